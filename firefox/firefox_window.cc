@@ -1,0 +1,255 @@
+#include "firefox/firefox_window.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <deque>
+#include <fstream>
+#include <system_error>
+#include <utility>
+
+#include "absl/time/clock.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "boost/asio/dispatch.hpp"
+#include "boost/asio/post.hpp"
+#include "firefox/profile.h"
+#include "pool/ids.h"
+#include "spdlog/spdlog.h"
+
+namespace foxpool::firefox {
+namespace asio = boost::asio;
+
+namespace {
+
+void RemoveDirectory(const std::filesystem::path& dir) {
+  // A content process killed a moment ago may still be finishing a write, so
+  // try again before giving up.
+  std::error_code ec;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    std::filesystem::remove_all(dir, ec);
+    if (!ec) return;
+  }
+  spdlog::error("cannot remove profile {}: {}", dir.string(), std::string(ec.message()));
+}
+
+}  // namespace
+
+FirefoxWindow::FirefoxWindow(asio::io_context& io, Hub& hub, pool::WindowId id,
+                             WindowOptions options, std::function<void()> on_gone)
+    : hub_(hub),
+      id_(id),
+      options_(std::move(options)),
+      on_gone_(std::move(on_gone)),
+      strand_(asio::make_strand(io)),
+      session_(SessionId::Random()),
+      secret_(pool::RandomHex(32)),
+      channel_(hub.Expect(session_, secret_)),
+      start_timer_(strand_),
+      grace_timer_(strand_) {}
+
+FirefoxWindow::~FirefoxWindow() = default;
+
+pid_t FirefoxWindow::pid() const { return pid_.load(); }
+
+void FirefoxWindow::Launch(pool::WindowFactory::StartDone ready,
+                           pool::WindowFactory::DiedCallback died) {
+  asio::dispatch(strand_, [self = shared_from_this(), ready = std::move(ready),
+                           died = std::move(died)]() mutable {
+    self->ready_ = std::move(ready);
+    self->died_ = std::move(died);
+    self->DoLaunch();
+  });
+}
+
+void FirefoxWindow::DoLaunch() {
+  state_ = State::kStarting;
+  launched_at_ = absl::Now();
+  std::weak_ptr<FirefoxWindow> weak = weak_from_this();
+  channel_->SetListener([weak](bool connected) {
+    if (auto self = weak.lock()) {
+      asio::post(self->strand_, [self, connected] { self->OnConnectionChange(connected); });
+    }
+  });
+
+  std::error_code ec;
+  std::filesystem::create_directories(options_.profile_dir, ec);
+  absl::Status written =
+      ec ? absl::InternalError(absl::StrCat("cannot create ", options_.profile_dir.string(),
+                                            ": ", ec.message()))
+         : WriteProfile(options_.profile_dir,
+                        ExtensionConfig{absl::StrCat("ws://127.0.0.1:", hub_.port(), "/"),
+                                        session_.value(), secret_});
+  absl::StatusOr<std::unique_ptr<ChildProcess>> process(absl::UnknownError(""));
+  if (!written.ok()) {
+    process = written;
+  } else {
+    std::string dir = options_.profile_dir.string();
+    process = ChildProcess::Spawn(SpawnOptions{
+        .binary = options_.firefox_binary,
+        .args = {"--headless", "--no-remote", "--profile", dir, "about:blank"},
+        .env = {"MOZ_HEADLESS=1", absl::StrCat("MOZ_HEADLESS_WIDTH=", options_.width),
+                absl::StrCat("MOZ_HEADLESS_HEIGHT=", options_.height),
+                "MOZ_CRASHREPORTER_DISABLE=1", "MOZ_DISABLE_AUTO_SAFE_MODE=1",
+                absl::StrCat("XDG_CACHE_HOME=", dir, "/cache")},
+        .output_path = dir + "/firefox.log"});
+  }
+  if (!process.ok()) {
+    state_ = State::kGone;
+    hub_.Forget(session_, process.status());
+    RemoveDirectory(options_.profile_dir);
+    std::move(ready_)(process.status());
+    on_gone_();
+    return;
+  }
+  process_ = *std::move(process);
+  pid_ = process_->pid();
+  WatchExit();
+  start_timer_.expires_after(absl::ToChronoNanoseconds(options_.start_timeout));
+  start_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (ec || self->state_ != State::kStarting) return;
+    self->Kill(absl::DeadlineExceededError(absl::StrCat(
+        "Firefox was not ready within ", absl::FormatDuration(self->options_.start_timeout))));
+  });
+}
+
+void FirefoxWindow::WatchExit() {
+  exit_watch_ = std::make_unique<asio::posix::stream_descriptor>(strand_, dup(process_->fd()));
+  exit_watch_->async_wait(asio::posix::stream_descriptor::wait_read,
+                          [self = shared_from_this()](boost::system::error_code ec) {
+                            if (ec == asio::error::operation_aborted) return;
+                            self->OnExit();
+                          });
+}
+
+void FirefoxWindow::OnConnectionChange(bool connected) {
+  if (state_ == State::kStarting && connected) {
+    FirstReset();
+  } else if (state_ == State::kReady && !connected) {
+    grace_timer_.expires_after(absl::ToChronoNanoseconds(options_.reconnect_grace));
+    grace_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+      if (ec || self->state_ != State::kReady) return;
+      self->Kill(absl::UnavailableError(absl::StrCat(
+          "the extension stayed disconnected for ",
+          absl::FormatDuration(self->options_.reconnect_grace))));
+    });
+  } else if (state_ == State::kReady && connected) {
+    grace_timer_.cancel();
+  }
+}
+
+void FirefoxWindow::FirstReset() {
+  // A fresh profile is clean already; the reset proves that the extension
+  // can drive the window before the pool hands it out.
+  absl::Time deadline = launched_at_ + options_.start_timeout;
+  channel_->Call("reset", nlohmann::json::object(), deadline,
+                 [self = shared_from_this()](absl::StatusOr<nlohmann::json> result) {
+                   asio::dispatch(self->strand_, [self, status = result.status()] {
+                     if (self->state_ != State::kStarting) return;
+                     if (!status.ok()) {
+                       self->Kill(absl::Status(status.code(),
+                                               absl::StrCat("first reset failed: ", status.message())));
+                       return;
+                     }
+                     self->state_ = State::kReady;
+                     self->start_timer_.cancel();
+                     spdlog::info("window {} ready in {} (pid {})", self->id_.ToString(),
+                                  absl::FormatDuration(absl::Now() - self->launched_at_),
+                                  self->pid_.load());
+                     std::move(self->ready_)(std::static_pointer_cast<pool::Window>(self));
+                   });
+                 });
+}
+
+void FirefoxWindow::Kill(absl::Status reason) {
+  if (kill_reason_.ok()) kill_reason_ = std::move(reason);
+  if (process_ != nullptr && !process_->reaped()) process_->KillGroup(SIGKILL);
+}
+
+void FirefoxWindow::OnExit() {
+  if (state_ == State::kGone) return;
+  // The leader is a zombie until reaped, so the group id is still ours: kill
+  // what is left of the group (content processes) first.
+  process_->KillGroup(SIGKILL);
+  process_->TryReap();
+  State was = state_;
+  state_ = State::kGone;
+  start_timer_.cancel();
+  grace_timer_.cancel();
+  std::string exit = process_->exit_description();
+  absl::Status why;
+  if (closed_) {
+    why = absl::AbortedError(absl::StrCat("window ", id_.ToString(), " was closed"));
+  } else if (!kill_reason_.ok()) {
+    why = absl::Status(kill_reason_.code(),
+                       absl::StrCat(kill_reason_.message(), " (Firefox ", exit, ")"));
+  } else {
+    std::string tail = LogTail();
+    why = absl::AbortedError(absl::StrCat("Firefox ", exit,
+                                          tail.empty() ? "" : "; its last output: ", tail));
+  }
+  hub_.Forget(session_, absl::AbortedError(absl::StrCat("the window's Firefox ", exit)));
+  RemoveDirectory(options_.profile_dir);
+  if (was == State::kStarting) {
+    spdlog::warn("window {} failed to start: {}", id_.ToString(), std::string(why.message()));
+    std::move(ready_)(why);
+  } else if (was == State::kReady && !closed_) {
+    spdlog::warn("window {} died: {}", id_.ToString(), std::string(why.message()));
+    std::move(died_)(why);
+  }
+  on_gone_();
+}
+
+std::string FirefoxWindow::LogTail() const {
+  std::ifstream log(options_.profile_dir / "firefox.log");
+  std::deque<std::string> last;
+  for (std::string line; std::getline(log, line);) {
+    if (absl::StripAsciiWhitespace(line).empty()) continue;
+    last.push_back(line);
+    if (last.size() > 3) last.pop_front();
+  }
+  return absl::StrJoin(last, " | ");
+}
+
+void FirefoxWindow::Call(std::string method, std::string params_json,
+                         absl::Time deadline, CallDone done) {
+  nlohmann::json params = nlohmann::json::parse(params_json, nullptr, false);
+  if (params.is_discarded() || !params.is_object()) {
+    std::move(done)(absl::InvalidArgumentError("command params are not a JSON object"));
+    return;
+  }
+  channel_->Call(method, std::move(params), deadline,
+                 [done = std::move(done)](absl::StatusOr<nlohmann::json> result) mutable {
+                   if (!result.ok()) {
+                     std::move(done)(result.status());
+                   } else {
+                     std::move(done)(result->dump(-1, ' ', false,
+                                                  nlohmann::json::error_handler_t::replace));
+                   }
+                 });
+}
+
+void FirefoxWindow::Reset(absl::Time deadline, ResetDone done) {
+  channel_->Call("reset", nlohmann::json::object(), deadline,
+                 [done = std::move(done)](absl::StatusOr<nlohmann::json> result) mutable {
+                   std::move(done)(result.status());
+                 });
+}
+
+void FirefoxWindow::Close() {
+  asio::dispatch(strand_, [self = shared_from_this()] {
+    if (self->state_ == State::kGone) return;
+    self->closed_ = true;
+    self->Kill(absl::AbortedError("closed"));
+    if (self->state_ == State::kNew) {
+      // Never launched: nothing runs, nothing to wait for.
+      self->state_ = State::kGone;
+      self->hub_.Forget(self->session_, absl::AbortedError("closed"));
+      self->on_gone_();
+    }
+  });
+}
+
+}  // namespace foxpool::firefox

@@ -1,0 +1,97 @@
+#pragma once
+
+#include <atomic>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/time/time.h"
+#include "boost/asio/io_context.hpp"
+#include "boost/asio/posix/stream_descriptor.hpp"
+#include "boost/asio/steady_timer.hpp"
+#include "boost/asio/strand.hpp"
+#include "firefox/channel.h"
+#include "firefox/hub.h"
+#include "firefox/process.h"
+#include "pool/window.h"
+
+namespace foxpool::firefox {
+
+struct WindowOptions {
+  std::string firefox_binary = "/usr/bin/firefox-esr";
+  // The window's own profile directory; created by Launch, removed when the
+  // browser is gone.
+  std::filesystem::path profile_dir;
+  int width = 1280;
+  int height = 800;
+  // From launch until the extension has connected and the first reset passed.
+  absl::Duration start_timeout = absl::Seconds(30);
+  // How long a ready window may stay disconnected before it counts as dead.
+  absl::Duration reconnect_grace = absl::Seconds(5);
+};
+
+// One headless Firefox process group with its own profile, driven through
+// its extension's channel on the hub.
+//
+// Life: Launch() writes the profile, starts Firefox and waits for the
+// extension to connect and pass a first reset; then `ready` gets the window.
+// When the process exits (crash, kill, Close), the group is killed, the
+// process reaped, the profile removed, and `died` (or `ready`, if it was
+// still starting) hears why; `on_gone` runs last. State lives on a strand;
+// the public methods may be called from any thread.
+class FirefoxWindow : public pool::Window,
+                      public std::enable_shared_from_this<FirefoxWindow> {
+ public:
+  FirefoxWindow(boost::asio::io_context& io, Hub& hub, pool::WindowId id,
+                WindowOptions options, std::function<void()> on_gone);
+  ~FirefoxWindow() override;
+
+  void Launch(pool::WindowFactory::StartDone ready,
+              pool::WindowFactory::DiedCallback died);
+
+  void Call(std::string method, std::string params_json, absl::Time deadline,
+            CallDone done) override;
+  void Reset(absl::Time deadline, ResetDone done) override;
+  void Close() override;
+
+  pool::WindowId id() const { return id_; }
+  // The Firefox main process, 0 before launch.
+  pid_t pid() const;
+
+ private:
+  enum class State { kNew, kStarting, kReady, kGone };
+
+  void DoLaunch();
+  void WatchExit();
+  void OnExit();
+  void OnConnectionChange(bool connected);
+  void FirstReset();
+  // Kills the group; OnExit finishes the job and reports `reason`.
+  void Kill(absl::Status reason);
+  std::string LogTail() const;
+
+  Hub& hub_;
+  const pool::WindowId id_;
+  const WindowOptions options_;
+  std::function<void()> on_gone_;
+  boost::asio::strand<boost::asio::io_context::executor_type> strand_;
+  const SessionId session_;
+  const std::string secret_;
+  const std::shared_ptr<Channel> channel_;
+
+  // On the strand:
+  State state_ = State::kNew;
+  bool closed_ = false;
+  absl::Status kill_reason_;
+  absl::Time launched_at_;
+  std::unique_ptr<ChildProcess> process_;
+  std::unique_ptr<boost::asio::posix::stream_descriptor> exit_watch_;
+  boost::asio::steady_timer start_timer_;
+  boost::asio::steady_timer grace_timer_;
+  pool::WindowFactory::StartDone ready_;
+  pool::WindowFactory::DiedCallback died_;
+  std::atomic<pid_t> pid_{0};
+};
+
+}  // namespace foxpool::firefox

@@ -1,0 +1,260 @@
+#include "firefox/hub.h"
+
+#include <chrono>
+#include <deque>
+#include <utility>
+
+#include "boost/asio/dispatch.hpp"
+#include "boost/asio/post.hpp"
+#include "boost/asio/steady_timer.hpp"
+#include "boost/asio/strand.hpp"
+#include "boost/beast/core.hpp"
+#include "boost/beast/websocket.hpp"
+#include "spdlog/spdlog.h"
+
+namespace foxpool::firefox {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+using tcp = asio::ip::tcp;
+
+// One WebSocket connection from an extension (or from anyone else on the
+// machine). Lives on its own strand; keeps a read pending at all times so
+// that timeouts and closes are noticed, and one write in flight.
+class Session : public Connection,
+                public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket&& socket, Hub& hub)
+      : ws_(std::move(socket)),
+        hello_timer_(ws_.get_executor()),
+        hub_(hub) {}
+
+  void Run() {
+    asio::dispatch(ws_.get_executor(),
+                   [self = shared_from_this()] { self->OnRun(); });
+  }
+
+  void Send(std::string text) override {
+    asio::post(ws_.get_executor(),
+               [self = shared_from_this(), text = std::move(text)]() mutable {
+                 self->queue_.push_back(std::move(text));
+                 if (self->queue_.size() == 1) self->DoWrite();
+               });
+  }
+
+  void Close() override {
+    asio::post(ws_.get_executor(), [self = shared_from_this()] {
+      self->CloseNow(websocket::close_code::normal);
+    });
+  }
+
+ private:
+  void OnRun() {
+    auto timeouts = websocket::stream_base::timeout::suggested(beast::role_type::server);
+    timeouts.idle_timeout = std::chrono::seconds(20);
+    timeouts.keep_alive_pings = true;
+    ws_.set_option(timeouts);
+    ws_.read_message_max(hub_.options().max_frame_bytes);
+    ws_.set_option(websocket::stream_base::decorator(
+        [](websocket::response_type& res) { res.set(beast::http::field::server, "foxpool-hub"); }));
+    hello_timer_.expires_after(absl::ToChronoNanoseconds(hub_.options().hello_timeout));
+    hello_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (!ec && self->channel_ == nullptr) self->Refuse("no hello in time");
+    });
+    ws_.async_accept([self = shared_from_this()](beast::error_code ec) {
+      if (ec) {
+        self->hello_timer_.cancel();
+        return;
+      }
+      self->accepted_ = true;
+      if (self->closing_) {  // The hello timer fired during the handshake.
+        self->closing_ = false;
+        self->CloseNow(websocket::close_code::policy_error);
+        return;
+      }
+      self->DoRead();
+    });
+  }
+
+  void DoRead() {
+    ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec, size_t) {
+      self->OnRead(ec);
+    });
+  }
+
+  void OnRead(beast::error_code ec) {
+    if (ec) {
+      hello_timer_.cancel();
+      if (channel_ != nullptr) channel_->Detach(this);
+      return;
+    }
+    std::string text = beast::buffers_to_string(buffer_.data());
+    buffer_.consume(buffer_.size());
+    nlohmann::json frame = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (channel_ == nullptr) {
+      if (!Authenticate(frame)) return;
+    } else if (frame.is_object()) {
+      channel_->OnFrame(frame);
+    } else {
+      spdlog::warn("hub: session {} sent a frame that is not a JSON object",
+                   channel_->id().value());
+    }
+    DoRead();
+  }
+
+  bool Authenticate(const nlohmann::json& frame) {
+    if (closing_) return false;
+    auto field = [&](const char* key) {
+      auto it = frame.is_object() ? frame.find(key) : frame.end();
+      return it != frame.end() && it->is_string() ? it->get<std::string>() : std::string();
+    };
+    if (field("type") != "hello") {
+      Refuse("first frame is not a hello");
+      return false;
+    }
+    std::shared_ptr<Channel> channel = hub_.Authenticate(field("session"), field("secret"));
+    if (channel == nullptr) {
+      Refuse("unknown session or wrong secret");
+      return false;
+    }
+    if (absl::Status attached = channel->Attach(shared_from_this()); !attached.ok()) {
+      Refuse(std::string(attached.message()));
+      return false;
+    }
+    channel_ = std::move(channel);
+    hello_timer_.cancel();
+    queue_.push_front(R"({"type":"welcome"})");
+    if (queue_.size() == 1) DoWrite();
+    return true;
+  }
+
+  void Refuse(const std::string& why) {
+    hub_.CountRefused();
+    spdlog::warn("hub: refused a connection: {}", why);
+    CloseNow(websocket::close_code::policy_error);
+  }
+
+  void CloseNow(websocket::close_code code) {
+    if (closing_) return;
+    closing_ = true;
+    hello_timer_.cancel();
+    queue_.clear();
+    if (!accepted_) return;  // OnRun's accept handler closes it.
+    ws_.async_close(code, [self = shared_from_this()](beast::error_code) {
+      // The pending read completes with an error and detaches the channel.
+    });
+  }
+
+  void DoWrite() {
+    if (closing_ || queue_.empty()) return;
+    ws_.text(true);
+    ws_.async_write(asio::buffer(queue_.front()),
+                    [self = shared_from_this()](beast::error_code ec, size_t) {
+                      if (ec) return;  // The read side sees the failure too.
+                      if (!self->queue_.empty()) self->queue_.pop_front();
+                      self->DoWrite();
+                    });
+  }
+
+  websocket::stream<beast::tcp_stream> ws_;
+  asio::steady_timer hello_timer_;
+  Hub& hub_;
+  beast::flat_buffer buffer_;
+  std::deque<std::string> queue_;
+  std::shared_ptr<Channel> channel_;
+  bool accepted_ = false;
+  bool closing_ = false;
+};
+
+}  // namespace
+
+Hub::Hub(boost::asio::io_context& io, HubOptions options)
+    : io_(io), options_(options), acceptor_(asio::make_strand(io)) {}
+
+Hub::~Hub() {
+  // By now the io_context no longer runs (see the header), so the acceptor
+  // may be closed from here.
+  beast::error_code ignored;
+  acceptor_.close(ignored);
+}
+
+absl::Status Hub::Listen() {
+  beast::error_code ec;
+  tcp::endpoint endpoint(asio::ip::make_address("127.0.0.1"), options_.port);
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(endpoint, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return absl::UnavailableError("hub: cannot listen on 127.0.0.1:" +
+                                  std::to_string(options_.port) + ": " + ec.message());
+  }
+  port_ = acceptor_.local_endpoint().port();
+  DoAccept();
+  return absl::OkStatus();
+}
+
+void Hub::DoAccept() {
+  acceptor_.async_accept(asio::make_strand(io_), [this](beast::error_code ec, tcp::socket socket) {
+    if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+    if (!ec) std::make_shared<Session>(std::move(socket), *this)->Run();
+    DoAccept();
+  });
+}
+
+std::shared_ptr<Channel> Hub::Expect(const SessionId& id, std::string secret) {
+  auto channel = std::make_shared<Channel>(io_.get_executor(), id, std::move(secret));
+  absl::MutexLock lock(&mu_);
+  sessions_[id] = channel;
+  return channel;
+}
+
+void Hub::Forget(const SessionId& id, absl::Status why) {
+  std::shared_ptr<Channel> channel;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = sessions_.find(id);
+    if (it == sessions_.end()) return;
+    channel = std::move(it->second);
+    sessions_.erase(it);
+  }
+  channel->Close(std::move(why));
+}
+
+std::shared_ptr<Channel> Hub::Authenticate(const std::string& id,
+                                           const std::string& secret) {
+  absl::MutexLock lock(&mu_);
+  auto it = sessions_.find(SessionId(id));
+  if (it == sessions_.end()) return nullptr;
+  if (!it->second->VerifySecret(secret)) return nullptr;
+  return it->second;
+}
+
+void Hub::CountRefused() {
+  absl::MutexLock lock(&mu_);
+  ++refused_total_;
+}
+
+int64_t Hub::refused_total() const {
+  absl::MutexLock lock(&mu_);
+  return refused_total_;
+}
+
+void Hub::Stop() {
+  asio::post(acceptor_.get_executor(), [this] {
+    beast::error_code ignored;
+    acceptor_.close(ignored);
+  });
+  absl::flat_hash_map<SessionId, std::shared_ptr<Channel>> sessions;
+  {
+    absl::MutexLock lock(&mu_);
+    sessions.swap(sessions_);
+  }
+  for (auto& [id, channel] : sessions) {
+    channel->Close(absl::UnavailableError("the hub stopped"));
+  }
+}
+
+}  // namespace foxpool::firefox

@@ -1,0 +1,81 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "boost/asio/io_context.hpp"
+#include "boost/asio/ip/tcp.hpp"
+#include "firefox/channel.h"
+
+namespace foxpool::firefox {
+
+struct HubOptions {
+  // 0: the OS picks a free port.
+  uint16_t port = 0;
+  // Largest frame an extension may send (a screenshot travels as base64).
+  size_t max_frame_bytes = 64 << 20;
+  // A connection that has not proven a session by then is dropped.
+  absl::Duration hello_timeout = absl::Seconds(5);
+};
+
+// The WebSocket hub every window's extension connects to: one loopback port
+// for the whole pool, sessions routed by SessionId.
+//
+// The first frame of a connection must be
+// `{"type":"hello","session":ID,"secret":SECRET}` naming a session the hub
+// expects, with its secret; anything else (unknown session, wrong secret, a
+// second connection for a live session, not JSON, too slow) closes the
+// connection before a single command is sent on it. Web pages can reach the
+// port and forge an Origin, so the secret is the only proof.
+//
+// Thread-safe. Accepting and every connection run on the io_context, each
+// connection on its own strand. Call Stop() while the io_context runs, and
+// destroy the hub only after its threads have been joined.
+class Hub {
+ public:
+  Hub(boost::asio::io_context& io, HubOptions options);
+  ~Hub();
+
+  // Binds 127.0.0.1:port and starts accepting.
+  absl::Status Listen();
+  uint16_t port() const { return port_; }
+
+  // Registers a session the hub will accept, and returns its channel.
+  std::shared_ptr<Channel> Expect(const SessionId& id, std::string secret);
+  // Drops a session: its connection, if any, is closed and its pending
+  // requests fail with `why`.
+  void Forget(const SessionId& id, absl::Status why);
+
+  // Connections refused since start, for tests and metrics.
+  int64_t refused_total() const;
+
+  // Stops accepting and closes every session.
+  void Stop();
+
+  // --- for connections ---
+  // The channel for `id` when `secret` proves it; null otherwise.
+  std::shared_ptr<Channel> Authenticate(const std::string& id,
+                                        const std::string& secret);
+  void CountRefused();
+  const HubOptions& options() const { return options_; }
+
+ private:
+  void DoAccept();
+
+  boost::asio::io_context& io_;
+  const HubOptions options_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  uint16_t port_ = 0;
+
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<SessionId, std::shared_ptr<Channel>> sessions_
+      ABSL_GUARDED_BY(mu_);
+  int64_t refused_total_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace foxpool::firefox

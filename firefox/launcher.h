@@ -1,0 +1,70 @@
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "boost/asio/io_context.hpp"
+#include "firefox/firefox_window.h"
+#include "firefox/hub.h"
+#include "pool/window.h"
+
+namespace foxpool::firefox {
+
+struct LauncherOptions {
+  std::string firefox_binary = "/usr/bin/firefox-esr";
+  // Where this server's instance directory (and in it each window's
+  // profile) is made.
+  std::filesystem::path profile_root = std::filesystem::temp_directory_path();
+  int width = 1280;
+  int height = 800;
+  absl::Duration start_timeout = absl::Seconds(30);
+};
+
+// Starts Firefox windows for the pool: the pool's WindowFactory.
+//
+// Owns this server's instance directory `<profile_root>/foxpool-<pid>-<rand>`
+// and holds an flock on its `lock` file for as long as the process lives.
+// Init() removes instance directories whose lock nobody holds: what a server
+// that died without cleaning up (kill -9, OOM) left behind, never another
+// live server's. Thread-safe.
+class Launcher : public pool::WindowFactory {
+ public:
+  Launcher(boost::asio::io_context& io, Hub& hub, LauncherOptions options);
+  ~Launcher() override;
+
+  absl::Status Init();
+  const std::filesystem::path& instance_dir() const { return instance_dir_; }
+
+  void Start(pool::WindowId id, StartDone ready, DiedCallback died) override;
+
+  // Kills every window this launcher started, waits (up to `timeout`) until
+  // each process is reaped and its profile removed, then removes the
+  // instance directory. The io_context must still run. True when all went.
+  bool Shutdown(absl::Duration timeout);
+
+  // Pids of the live Firefox main processes, for tests and status.
+  std::vector<pid_t> Pids() const;
+
+ private:
+  void OnGone(pool::WindowId id);
+  bool NoneLiveLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  boost::asio::io_context& io_;
+  Hub& hub_;
+  const LauncherOptions options_;
+  std::filesystem::path instance_dir_;
+  int lock_fd_ = -1;
+
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<pool::WindowId, std::weak_ptr<FirefoxWindow>> live_
+      ABSL_GUARDED_BY(mu_);
+  bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace foxpool::firefox

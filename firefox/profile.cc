@@ -1,0 +1,137 @@
+#include "firefox/profile.h"
+
+#include <fstream>
+#include <system_error>
+
+#include "absl/strings/str_cat.h"
+#include "firefox/extension_files.h"
+#include "nlohmann/json.hpp"
+
+namespace foxpool::firefox {
+namespace {
+
+absl::Status WriteFile(const std::filesystem::path& path, std::string_view data) {
+  std::error_code ec;
+  std::filesystem::create_directories(path.parent_path(), ec);
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(data.data(), static_cast<std::streamsize>(data.size()));
+  out.close();
+  if (ec || !out) {
+    return absl::InternalError(absl::StrCat("cannot write ", path.string()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+const std::string& LeanPreferences() {
+  static const std::string* prefs = new std::string(R"(// Written by foxpool.
+// Our unsigned extension is loaded from the profile (ESR honours this pref).
+user_pref("xpinstall.signatures.required", false);
+user_pref("extensions.autoDisableScopes", 0);
+user_pref("extensions.enabledScopes", 15);
+user_pref("extensions.startupScanScopes", 15);
+user_pref("extensions.update.enabled", false);
+user_pref("extensions.getAddons.cache.enabled", false);
+user_pref("extensions.webextensions.restrictedDomains", "");
+// The hub is ws://127.0.0.1: never upgrade it to wss.
+user_pref("dom.security.https_only_mode", false);
+user_pref("dom.security.https_only_mode_ever_enabled", false);
+// No first-run, what's-new, default-browser or session-restore pages.
+user_pref("browser.shell.checkDefaultBrowser", false);
+user_pref("browser.startup.homepage_override.mstone", "ignore");
+user_pref("browser.startup.page", 0);
+user_pref("browser.startup.homepage", "about:blank");
+user_pref("browser.newtabpage.enabled", false);
+user_pref("browser.aboutwelcome.enabled", false);
+user_pref("trailhead.firstrun.didSeeAboutWelcome", true);
+user_pref("browser.sessionstore.resume_from_crash", false);
+user_pref("browser.sessionstore.max_resumed_crashes", -1);
+user_pref("toolkit.startup.max_resumed_crashes", -1);
+user_pref("browser.tabs.warnOnClose", false);
+user_pref("browser.tabs.closeWindowWithLastTab", false);
+user_pref("browser.warnOnQuit", false);
+user_pref("datareporting.policy.firstRunURL", "");
+// No updates, telemetry or background networking.
+user_pref("app.update.auto", false);
+user_pref("app.update.enabled", false);
+user_pref("app.update.disabledForTesting", true);
+user_pref("app.normandy.enabled", false);
+user_pref("app.shield.optoutstudies.enabled", false);
+user_pref("datareporting.healthreport.uploadEnabled", false);
+user_pref("datareporting.policy.dataSubmissionEnabled", false);
+user_pref("toolkit.telemetry.enabled", false);
+user_pref("toolkit.telemetry.unified", false);
+user_pref("toolkit.telemetry.archive.enabled", false);
+user_pref("browser.ping-centre.telemetry", false);
+user_pref("browser.newtabpage.activity-stream.feeds.telemetry", false);
+user_pref("browser.newtabpage.activity-stream.telemetry", false);
+user_pref("browser.safebrowsing.malware.enabled", false);
+user_pref("browser.safebrowsing.phishing.enabled", false);
+user_pref("browser.safebrowsing.downloads.enabled", false);
+user_pref("browser.safebrowsing.blockedURIs.enabled", false);
+user_pref("browser.safebrowsing.update.enabled", false);
+user_pref("browser.search.update", false);
+user_pref("browser.search.geoip.url", "");
+user_pref("browser.region.network.url", "");
+user_pref("browser.region.update.enabled", false);
+user_pref("network.captive-portal-service.enabled", false);
+user_pref("network.connectivity-service.enabled", false);
+user_pref("network.dns.disablePrefetch", true);
+user_pref("network.prefetch-next", false);
+user_pref("network.predictor.enabled", false);
+user_pref("browser.urlbar.speculativeConnect.enabled", false);
+user_pref("browser.places.speculativeConnect.enabled", false);
+user_pref("services.settings.server", "data:,");
+user_pref("media.gmp-manager.url", "data:,");
+user_pref("media.gmp-gmpopenh264.enabled", false);
+user_pref("extensions.blocklist.enabled", false);
+user_pref("extensions.systemAddon.update.enabled", false);
+user_pref("browser.topsites.contile.enabled", false);
+user_pref("identity.fxaccounts.enabled", false);
+user_pref("geo.provider.network.url", "");
+// Lean: one content process, nothing pre-launched, no disk cache.
+user_pref("dom.ipc.processCount", 1);
+user_pref("dom.ipc.processPrelaunch.enabled", false);
+user_pref("fission.autostart", false);
+user_pref("fission.webContentIsolationStrategy", 0);
+user_pref("browser.cache.disk.enable", false);
+// Fewer helper processes: the extension runs in the parent, networking and
+// media decoding stay in-process, no fork server.
+user_pref("extensions.webextensions.remote", false);
+user_pref("network.process.enabled", false);
+user_pref("media.rdd-process.enabled", false);
+user_pref("media.utility-process.enabled", false);
+user_pref("dom.ipc.forkserver.enable", false);
+user_pref("browser.cache.disk_cache_ssl", false);
+// Deterministic rendering: screenshots are viewport-sized at 1x.
+user_pref("layout.css.devPixelsPerPx", "1.0");
+// Popups and dialogs are the caller's business, not a blocker.
+user_pref("dom.disable_beforeunload", true);
+user_pref("browser.download.panel.shown", true);
+)");
+  return *prefs;
+}
+
+absl::Status WriteProfile(const std::filesystem::path& dir,
+                          const ExtensionConfig& config) {
+  if (absl::Status s = WriteFile(dir / "user.js", LeanPreferences()); !s.ok()) {
+    return s;
+  }
+  std::filesystem::path extension = dir / "foxpool-extension";
+  for (const EmbeddedFile& file : ExtensionFiles()) {
+    if (absl::Status s = WriteFile(extension / file.path, file.contents); !s.ok()) {
+      return s;
+    }
+  }
+  nlohmann::json json = {{"hub", config.hub_url},
+                         {"session", config.session},
+                         {"secret", config.secret}};
+  if (absl::Status s = WriteFile(extension / "config.json", json.dump()); !s.ok()) {
+    return s;
+  }
+  // A proxy file: its name is the extension id, its content the directory.
+  return WriteFile(dir / "extensions" / kExtensionId, extension.string());
+}
+
+}  // namespace foxpool::firefox

@@ -1,0 +1,31 @@
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "absl/status/status.h"
+
+namespace foxpool::firefox {
+
+// What a window's extension needs to find and prove itself to the hub.
+struct ExtensionConfig {
+  std::string hub_url;  // ws://127.0.0.1:PORT/
+  std::string session;
+  std::string secret;
+};
+
+// The extension's id, as in extension/manifest.json.
+inline constexpr char kExtensionId[] = "foxpool@foxpool.dev";
+
+// Fills the empty directory `dir` with a Firefox profile: lean preferences
+// (no updates, telemetry, first-run pages or background networking; one
+// content process; HTTPS-Only off so that the loopback hub stays reachable)
+// and our extension, unpacked with this window's `config.json` and
+// registered through a proxy file so Firefox loads it at start.
+absl::Status WriteProfile(const std::filesystem::path& dir,
+                          const ExtensionConfig& config);
+
+// The preferences written to user.js, one `user_pref(...)` line each.
+const std::string& LeanPreferences();
+
+}  // namespace foxpool::firefox

@@ -1,0 +1,476 @@
+#include "pool/pool.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace foxpool::pool {
+
+LeaseUse::LeaseUse(LeaseUse&& other) noexcept
+    : pool_(std::exchange(other.pool_, nullptr)),
+      lease_(std::move(other.lease_)),
+      window_(std::move(other.window_)) {}
+
+LeaseUse::~LeaseUse() {
+  if (pool_ != nullptr) pool_->EndUse(lease_);
+}
+
+Pool::Pool(PoolOptions options, WindowFactory& factory, Scheduler& scheduler,
+           PoolObserver* observer)
+    : options_(std::move(options)),
+      factory_(factory),
+      scheduler_(scheduler),
+      observer_(observer) {}
+
+Pool::~Pool() { Shutdown(); }
+
+void Pool::RunAll(Deferred& later) {
+  for (auto& fn : later) std::move(fn)();
+  later.clear();
+}
+
+void Pool::Start() {
+  Deferred later;
+  {
+    absl::MutexLock lock(&mu_);
+    for (int i = 0; i < options_.size; ++i) {
+      StartWindowLocked(absl::ZeroDuration(), later);
+    }
+  }
+  RunAll(later);
+}
+
+void Pool::StartWindowLocked(absl::Duration delay, Deferred& later) {
+  WindowId id(next_window_++);
+  slots_.emplace(id, Slot{});
+  if (delay <= absl::ZeroDuration()) {
+    later.push_back([this, id] { LaunchNow(id); });
+  } else {
+    scheduler_.RunAfter(delay, [this, id] { LaunchNow(id); });
+  }
+}
+
+void Pool::LaunchNow(WindowId id) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!slots_.contains(id)) return;  // Shut down while backing off.
+  }
+  factory_.Start(
+      id,
+      [this, id](absl::StatusOr<std::shared_ptr<Window>> window) {
+        OnWindowStarted(id, std::move(window));
+      },
+      [this, id](absl::Status why) { OnWindowDied(id, std::move(why)); });
+}
+
+void Pool::OnWindowStarted(WindowId id,
+                           absl::StatusOr<std::shared_ptr<Window>> window) {
+  Deferred later;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = slots_.find(id);
+    if (it == slots_.end() || shut_down_) {
+      if (window.ok()) later.push_back([w = *window] { w->Close(); });
+      if (it != slots_.end()) slots_.erase(it);
+    } else if (!window.ok()) {
+      slots_.erase(it);
+      ++windows_failed_total_;
+      ++consecutive_failures_;
+      absl::Duration backoff = options_.respawn_backoff_initial;
+      for (int i = 1; i < consecutive_failures_ && backoff < options_.respawn_backoff_max; ++i) {
+        backoff *= 2;
+      }
+      StartWindowLocked(std::min(backoff, options_.respawn_backoff_max), later);
+      if (observer_ != nullptr) {
+        later.push_back([this, id, why = window.status()] {
+          observer_->OnWindowFailed(id, why);
+        });
+      }
+    } else {
+      consecutive_failures_ = 0;
+      it->second.window = *std::move(window);
+      if (observer_ != nullptr) {
+        later.push_back([this, id] { observer_->OnWindowReady(id); });
+      }
+      MakeIdleLocked(id, later);
+    }
+  }
+  RunAll(later);
+}
+
+void Pool::OnWindowDied(WindowId id, absl::Status why) {
+  Deferred later;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = slots_.find(id);
+    if (it == slots_.end()) return;
+    Slot& slot = it->second;
+    ++windows_failed_total_;
+    if (slot.state == State::kLeased && !slot.lease.empty()) {
+      absl::Status ended = absl::AbortedError(
+          absl::StrCat("the lease's window ", id.ToString(),
+                       " died: ", why.message()));
+      if (leases_.erase(slot.lease) > 0) ended_.Remember(slot.lease, ended);
+      if (observer_ != nullptr) {
+        later.push_back([this, lease = slot.lease, id, ended] {
+          observer_->OnLeaseEnded(lease, id, ended);
+        });
+      }
+    }
+    idle_.erase(std::remove(idle_.begin(), idle_.end(), id), idle_.end());
+    if (observer_ != nullptr) {
+      later.push_back([this, id, why] { observer_->OnWindowFailed(id, why); });
+    }
+    RemoveWindowLocked(id, /*replace=*/true, later);
+  }
+  RunAll(later);
+}
+
+void Pool::RemoveWindowLocked(WindowId id, bool replace, Deferred& later) {
+  auto it = slots_.find(id);
+  if (it == slots_.end()) return;
+  if (it->second.window != nullptr) {
+    later.push_back([w = std::move(it->second.window)] { w->Close(); });
+  }
+  slots_.erase(it);
+  if (replace && !shut_down_) StartWindowLocked(absl::ZeroDuration(), later);
+}
+
+void Pool::MakeIdleLocked(WindowId id, Deferred& later) {
+  Slot& slot = slots_.at(id);
+  if (!waiters_.empty() && !draining_) {
+    Waiter waiter = std::move(waiters_.front());
+    waiters_.pop_front();
+    Grant grant = LeaseLocked(id, slot, waiter.options, waiter.enqueued);
+    later.push_back([done = std::move(waiter.done), grant]() mutable {
+      std::move(done)(grant);
+    });
+    if (observer_ != nullptr) {
+      later.push_back([this, grant] { observer_->OnLeaseGranted(grant); });
+    }
+    return;
+  }
+  slot.state = State::kIdle;
+  idle_.push_back(id);
+}
+
+Grant Pool::LeaseLocked(WindowId id, Slot& slot, const AcquireOptions& options,
+                        absl::Time enqueued) {
+  absl::Time now = scheduler_.Now();
+  LeaseId lease = LeaseId::Random();
+  absl::Duration idle_timeout =
+      std::clamp(options.idle_timeout.value_or(options_.default_idle_timeout),
+                 absl::Milliseconds(1), options_.max_idle_timeout);
+  slot.state = State::kLeased;
+  slot.lease = lease;
+  slot.leased_at = now;
+  slot.last_used = now;
+  slot.idle_timeout = idle_timeout;
+  slot.in_flight = 0;
+  slot.labels = options.labels;
+  slot.holder = options.holder;
+  slot.release_requested = false;
+  leases_.emplace(lease, id);
+  scheduler_.RunAfter(idle_timeout, [this, lease] { CheckLeaseExpiry(lease); });
+  return Grant{lease, id, now - enqueued, idle_timeout};
+}
+
+Pool::WaitTicket Pool::Acquire(AcquireOptions options, AcquireDone done) {
+  Deferred later;
+  WaitTicket ticket;
+  {
+    absl::MutexLock lock(&mu_);
+    ticket = next_ticket_++;
+    absl::Time now = scheduler_.Now();
+    absl::Status refused;
+    if (draining_) {
+      refused = absl::UnavailableError("the server is draining");
+    } else if (!idle_.empty()) {
+      WindowId id = idle_.front();
+      idle_.pop_front();
+      Grant grant = LeaseLocked(id, slots_.at(id), options, now);
+      later.push_back([done = std::move(done), grant]() mutable {
+        std::move(done)(grant);
+      });
+      if (observer_ != nullptr) {
+        later.push_back([this, grant] { observer_->OnLeaseGranted(grant); });
+      }
+    } else if (options.deadline <= now) {
+      refused = absl::ResourceExhaustedError(
+          "no window is idle and the caller chose not to wait");
+    } else if (static_cast<int>(waiters_.size()) >= options_.max_queue) {
+      refused = absl::ResourceExhaustedError(absl::StrCat(
+          "the wait queue is full (", waiters_.size(), " callers waiting)"));
+    } else {
+      options.deadline = std::min(options.deadline, now + options_.max_wait);
+      absl::Duration wait = options.deadline - now;
+      waiters_.push_back(Waiter{ticket, std::move(options), now, std::move(done)});
+      scheduler_.RunAfter(wait, [this, ticket] { CheckWaiter(ticket); });
+    }
+    if (!refused.ok()) {
+      later.push_back([done = std::move(done), refused]() mutable {
+        std::move(done)(refused);
+      });
+    }
+  }
+  RunAll(later);
+  return ticket;
+}
+
+void Pool::CheckWaiter(WaitTicket ticket) {
+  Deferred later;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = std::find_if(waiters_.begin(), waiters_.end(),
+                           [&](const Waiter& w) { return w.ticket == ticket; });
+    if (it == waiters_.end()) return;
+    absl::Time now = scheduler_.Now();
+    if (now < it->options.deadline) {
+      scheduler_.RunAfter(it->options.deadline - now,
+                          [this, ticket] { CheckWaiter(ticket); });
+      return;
+    }
+    absl::Status expired = absl::DeadlineExceededError(absl::StrCat(
+        "no window became idle within ", absl::FormatDuration(now - it->enqueued),
+        " (", slots_.size(), " windows, none idle)"));
+    later.push_back([done = std::move(it->done), expired]() mutable {
+      std::move(done)(expired);
+    });
+    waiters_.erase(it);
+  }
+  RunAll(later);
+}
+
+bool Pool::CancelWait(WaitTicket ticket) {
+  Deferred later;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = std::find_if(waiters_.begin(), waiters_.end(),
+                           [&](const Waiter& w) { return w.ticket == ticket; });
+    if (it == waiters_.end()) return false;
+    later.push_back([done = std::move(it->done)]() mutable {
+      std::move(done)(absl::CancelledError("the caller stopped waiting"));
+    });
+    waiters_.erase(it);
+  }
+  RunAll(later);
+  return true;
+}
+
+absl::Status Pool::LeaseErrorLocked(const LeaseId& lease) const {
+  absl::Status ended = ended_.Find(lease);
+  if (!ended.ok()) return ended;
+  return absl::NotFoundError("unknown lease id");
+}
+
+absl::StatusOr<LeaseUse> Pool::Use(const LeaseId& lease) {
+  absl::MutexLock lock(&mu_);
+  auto it = leases_.find(lease);
+  if (it == leases_.end()) return LeaseErrorLocked(lease);
+  Slot& slot = slots_.at(it->second);
+  ++slot.in_flight;
+  slot.last_used = scheduler_.Now();
+  return LeaseUse(this, lease, slot.window);
+}
+
+void Pool::EndUse(const LeaseId& lease) {
+  Deferred later;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto& [id, slot] : slots_) {
+      if (slot.state != State::kLeased || !(slot.lease == lease)) continue;
+      --slot.in_flight;
+      slot.last_used = scheduler_.Now();
+      if (slot.in_flight == 0 && slot.release_requested) {
+        EndLeaseLocked(id, slot, slot.release_mode, absl::OkStatus(), later);
+      }
+      break;
+    }
+  }
+  RunAll(later);
+}
+
+absl::StatusOr<absl::Duration> Pool::Renew(const LeaseId& lease) {
+  absl::MutexLock lock(&mu_);
+  auto it = leases_.find(lease);
+  if (it == leases_.end()) return LeaseErrorLocked(lease);
+  Slot& slot = slots_.at(it->second);
+  slot.last_used = scheduler_.Now();
+  return slot.idle_timeout;
+}
+
+absl::Status Pool::Release(const LeaseId& lease, ReleaseMode mode) {
+  Deferred later;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = leases_.find(lease);
+    if (it == leases_.end()) {
+      // Idempotent: a lease that already ended is released.
+      if (!ended_.Find(lease).ok()) return absl::OkStatus();
+      return absl::NotFoundError("unknown lease id");
+    }
+    WindowId id = it->second;
+    leases_.erase(it);
+    ended_.Remember(lease, absl::FailedPreconditionError("the lease was released"));
+    Slot& slot = slots_.at(id);
+    if (slot.in_flight > 0) {
+      // Commands still run on the window: return it when the last one ends,
+      // so that it is never reset or re-leased under them.
+      slot.release_requested = true;
+      slot.release_mode = mode;
+    } else {
+      EndLeaseLocked(id, slot, mode, absl::OkStatus(), later);
+    }
+  }
+  RunAll(later);
+  return absl::OkStatus();
+}
+
+void Pool::EndLeaseLocked(WindowId id, Slot& slot, ReleaseMode mode,
+                          absl::Status why, Deferred& later) {
+  if (observer_ != nullptr) {
+    later.push_back([this, lease = slot.lease, id, why] {
+      observer_->OnLeaseEnded(lease, id, why);
+    });
+  }
+  slot.lease = LeaseId();
+  slot.labels.clear();
+  slot.release_requested = false;
+  if (shut_down_) {
+    RemoveWindowLocked(id, /*replace=*/false, later);
+    return;
+  }
+  switch (mode) {
+    case ReleaseMode::kKeep:
+      MakeIdleLocked(id, later);
+      break;
+    case ReleaseMode::kRecycle:
+      RemoveWindowLocked(id, /*replace=*/true, later);
+      break;
+    case ReleaseMode::kReset:
+      slot.state = State::kResetting;
+      later.push_back([this, id, w = slot.window,
+                       deadline = scheduler_.Now() + options_.reset_timeout] {
+        w->Reset(deadline, [this, id](absl::Status status) {
+          OnResetDone(id, std::move(status));
+        });
+      });
+      break;
+  }
+}
+
+void Pool::OnResetDone(WindowId id, absl::Status status) {
+  Deferred later;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = slots_.find(id);
+    if (it == slots_.end() || it->second.state != State::kResetting) return;
+    if (status.ok()) {
+      MakeIdleLocked(id, later);
+    } else {
+      ++windows_failed_total_;
+      if (observer_ != nullptr) {
+        later.push_back([this, id, status] {
+          observer_->OnWindowFailed(
+              id, absl::Status(status.code(),
+                               absl::StrCat("reset failed: ", status.message())));
+        });
+      }
+      RemoveWindowLocked(id, /*replace=*/true, later);
+    }
+  }
+  RunAll(later);
+}
+
+void Pool::CheckLeaseExpiry(LeaseId lease) {
+  Deferred later;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = leases_.find(lease);
+    if (it == leases_.end()) return;
+    WindowId id = it->second;
+    Slot& slot = slots_.at(id);
+    absl::Time now = scheduler_.Now();
+    absl::Time expires = slot.last_used + slot.idle_timeout;
+    if (slot.in_flight > 0 || now < expires) {
+      absl::Duration again =
+          slot.in_flight > 0 ? slot.idle_timeout : expires - now;
+      scheduler_.RunAfter(again, [this, lease] { CheckLeaseExpiry(lease); });
+      return;
+    }
+    absl::Status why = absl::NotFoundError(absl::StrCat(
+        "the lease expired: no command or Renew for ",
+        absl::FormatDuration(slot.idle_timeout)));
+    leases_.erase(it);
+    ended_.Remember(lease, why);
+    EndLeaseLocked(id, slot, ReleaseMode::kReset, why, later);
+  }
+  RunAll(later);
+}
+
+PoolStatus Pool::Status() const {
+  absl::MutexLock lock(&mu_);
+  PoolStatus status;
+  for (const auto& [id, slot] : slots_) {
+    switch (slot.state) {
+      case State::kStarting: ++status.starting; break;
+      case State::kIdle: ++status.idle; break;
+      case State::kLeased: ++status.leased; break;
+      case State::kResetting: ++status.resetting; break;
+    }
+  }
+  status.target_size = options_.size;
+  status.queue_depth = static_cast<int>(waiters_.size());
+  status.draining = draining_;
+  status.windows_failed_total = windows_failed_total_;
+  return status;
+}
+
+void Pool::Drain() {
+  std::list<Waiter> refused;
+  {
+    absl::MutexLock lock(&mu_);
+    draining_ = true;
+    refused.swap(waiters_);
+  }
+  for (Waiter& waiter : refused) {
+    std::move(waiter.done)(absl::UnavailableError("the server is draining"));
+  }
+}
+
+bool Pool::AwaitNoLeases(absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  return mu_.AwaitWithTimeout(absl::Condition(this, &Pool::NoneLeasedLocked),
+                              timeout);
+}
+
+bool Pool::NoneLeasedLocked() const {
+  return std::none_of(slots_.begin(), slots_.end(), [](const auto& entry) {
+    return entry.second.state == State::kLeased;
+  });
+}
+
+void Pool::Shutdown() {
+  Drain();
+  Deferred later;
+  {
+    absl::MutexLock lock(&mu_);
+    if (shut_down_) return;
+    shut_down_ = true;
+    for (const auto& [lease, id] : leases_) {
+      ended_.Remember(lease, absl::UnavailableError("the server shut down"));
+    }
+    leases_.clear();
+    idle_.clear();
+    for (auto& [id, slot] : slots_) {
+      if (slot.window != nullptr) {
+        later.push_back([w = std::move(slot.window)] { w->Close(); });
+      }
+    }
+    slots_.clear();
+  }
+  RunAll(later);
+}
+
+}  // namespace foxpool::pool

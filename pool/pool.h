@@ -1,0 +1,241 @@
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <list>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/node_hash_map.h"
+#include "absl/functional/any_invocable.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "pool/ended_leases.h"
+#include "pool/ids.h"
+#include "pool/scheduler.h"
+#include "pool/window.h"
+
+namespace foxpool::pool {
+
+struct PoolOptions {
+  // Windows the pool keeps warm (starting, idle, leased or resetting).
+  int size = 2;
+  // Callers that may wait in Acquire at once; one more is refused.
+  int max_queue = 8;
+  // Upper bound on any wait in Acquire, whatever the caller asks.
+  absl::Duration max_wait = absl::Minutes(5);
+  // Idle timeout of a lease when the caller does not choose one, and the
+  // largest it may choose.
+  absl::Duration default_idle_timeout = absl::Seconds(60);
+  absl::Duration max_idle_timeout = absl::Minutes(30);
+  // How long a reset may take before the window is recycled instead.
+  absl::Duration reset_timeout = absl::Seconds(15);
+  // Backoff between failed starts: doubles from `initial` up to `max`, and
+  // falls back to zero after a window starts.
+  absl::Duration respawn_backoff_initial = absl::Milliseconds(250);
+  absl::Duration respawn_backoff_max = absl::Seconds(30);
+};
+
+enum class ReleaseMode { kReset, kKeep, kRecycle };
+
+struct AcquireOptions {
+  // When the caller stops waiting. Capped by PoolOptions::max_wait.
+  absl::Time deadline = absl::InfiniteFuture();
+  // Unset: PoolOptions::default_idle_timeout. Clamped to the maximum.
+  std::optional<absl::Duration> idle_timeout;
+  std::map<std::string, std::string> labels;
+  // Who asked (the gRPC peer), for logs and status.
+  std::string holder;
+};
+
+// What an Acquire hands out.
+struct Grant {
+  LeaseId lease;
+  WindowId window;
+  absl::Duration waited;
+  absl::Duration idle_timeout;
+};
+
+struct PoolStatus {
+  int starting = 0;
+  int idle = 0;
+  int leased = 0;
+  int resetting = 0;
+  int target_size = 0;
+  int queue_depth = 0;
+  bool draining = false;
+  int64_t windows_failed_total = 0;
+};
+
+// Observes lease and window life for logs and metrics. Called without the
+// pool's lock held, on whichever thread caused the event.
+class PoolObserver {
+ public:
+  virtual ~PoolObserver() = default;
+  virtual void OnWindowReady(WindowId /*id*/) {}
+  virtual void OnWindowFailed(WindowId /*id*/, const absl::Status& /*why*/) {}
+  virtual void OnLeaseGranted(const Grant& /*grant*/) {}
+  virtual void OnLeaseEnded(const LeaseId& /*lease*/, WindowId /*window*/,
+                            const absl::Status& /*why*/) {}
+};
+
+class Pool;
+
+// Holds a lease's window for the length of one command: the lease cannot
+// expire while a command is in flight, and its idle timer restarts when the
+// command ends. Move-only; must not outlive the Pool.
+class LeaseUse {
+ public:
+  LeaseUse(LeaseUse&& other) noexcept;
+  LeaseUse& operator=(LeaseUse&&) = delete;
+  ~LeaseUse();
+  Window& window() const { return *window_; }
+
+ private:
+  friend class Pool;
+  LeaseUse(Pool* pool, LeaseId lease, std::shared_ptr<Window> window)
+      : pool_(pool), lease_(std::move(lease)), window_(std::move(window)) {}
+  Pool* pool_;
+  LeaseId lease_;
+  std::shared_ptr<Window> window_;
+};
+
+// A fixed-size pool of windows leased one caller at a time.
+//
+// Windows move starting → idle → leased → resetting → idle; a window that
+// dies or fails its reset is closed and replaced (with backoff when starts
+// keep failing). Callers that find no idle window wait in a bounded FIFO
+// queue until their deadline. Leases expire after an idle timeout.
+//
+// Thread-safe: every method may be called from any thread. Callbacks (the
+// Acquire continuation, observer methods) run without the pool's lock held.
+// The pool must outlive the scheduler's pending timers and the factory's
+// pending callbacks (stop both before destroying it).
+class Pool {
+ public:
+  using AcquireDone = absl::AnyInvocable<void(absl::StatusOr<Grant>) &&>;
+  using WaitTicket = uint64_t;
+
+  Pool(PoolOptions options, WindowFactory& factory, Scheduler& scheduler,
+       PoolObserver* observer = nullptr);
+  Pool(const Pool&) = delete;
+  Pool& operator=(const Pool&) = delete;
+  ~Pool();
+
+  // Starts the windows. Call once.
+  void Start();
+
+  // Leases an idle window, or queues the caller. `done` is called exactly
+  // once: with a grant, or with RESOURCE_EXHAUSTED (queue full), UNAVAILABLE
+  // (draining), DEADLINE_EXCEEDED (wait ended) or CANCELLED (CancelWait). It
+  // may be called before Acquire returns. The ticket identifies the wait.
+  WaitTicket Acquire(AcquireOptions options, AcquireDone done);
+
+  // Withdraws a waiting caller, whose `done` then gets CANCELLED. Returns
+  // false when the caller is no longer waiting (already granted or failed):
+  // then whoever holds the grant must release it.
+  bool CancelWait(WaitTicket ticket);
+
+  // Looks a lease up for one command. Errors: NOT_FOUND (unknown or
+  // expired), FAILED_PRECONDITION (released), ABORTED (its window died).
+  absl::StatusOr<LeaseUse> Use(const LeaseId& lease);
+
+  // Restarts the lease's idle timer; returns the idle timeout.
+  absl::StatusOr<absl::Duration> Renew(const LeaseId& lease);
+
+  // Ends a lease. Releasing an already released lease succeeds.
+  absl::Status Release(const LeaseId& lease, ReleaseMode mode);
+
+  PoolStatus Status() const;
+
+  // Stops admitting: waiting and new callers get UNAVAILABLE; leases go on.
+  void Drain();
+
+  // Blocks until no lease is held or `timeout` passes; true when none is.
+  bool AwaitNoLeases(absl::Duration timeout);
+
+  // Closes every window and starts no more. Leases end with UNAVAILABLE.
+  void Shutdown();
+
+ private:
+  friend class LeaseUse;
+  enum class State { kStarting, kIdle, kLeased, kResetting };
+
+  struct Slot {
+    State state = State::kStarting;
+    std::shared_ptr<Window> window;
+    // While leased:
+    LeaseId lease;
+    absl::Time leased_at;
+    absl::Time last_used;
+    absl::Duration idle_timeout;
+    int in_flight = 0;
+    std::map<std::string, std::string> labels;
+    std::string holder;
+    bool release_requested = false;
+    ReleaseMode release_mode = ReleaseMode::kReset;
+  };
+
+  struct Waiter {
+    WaitTicket ticket;
+    AcquireOptions options;
+    absl::Time enqueued;
+    AcquireDone done;
+  };
+
+  // Work to do once the lock is released: callbacks and window calls.
+  using Deferred = std::vector<absl::AnyInvocable<void() &&>>;
+
+  void StartWindowLocked(absl::Duration delay, Deferred& later)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void LaunchNow(WindowId id);
+  void OnWindowStarted(WindowId id, absl::StatusOr<std::shared_ptr<Window>> w);
+  void OnWindowDied(WindowId id, absl::Status why);
+  void OnResetDone(WindowId id, absl::Status status);
+  // Hands a window that just became idle to the first waiter, or parks it.
+  void MakeIdleLocked(WindowId id, Deferred& later)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Grant LeaseLocked(WindowId id, Slot& slot, const AcquireOptions& options,
+                    absl::Time enqueued) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Ends the lease on `slot` and returns its window per `mode`.
+  void EndLeaseLocked(WindowId id, Slot& slot, ReleaseMode mode,
+                      absl::Status why, Deferred& later)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RemoveWindowLocked(WindowId id, bool replace, Deferred& later)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void CheckWaiter(WaitTicket ticket);
+  void CheckLeaseExpiry(LeaseId lease);
+  void EndUse(const LeaseId& lease);
+  absl::Status LeaseErrorLocked(const LeaseId& lease) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  bool NoneLeasedLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  static void RunAll(Deferred& later);
+
+  const PoolOptions options_;
+  WindowFactory& factory_;
+  Scheduler& scheduler_;
+  PoolObserver* const observer_;
+
+  mutable absl::Mutex mu_;
+  int64_t next_window_ ABSL_GUARDED_BY(mu_) = 1;
+  WaitTicket next_ticket_ ABSL_GUARDED_BY(mu_) = 1;
+  // Node-based so that a Slot& stays valid while windows are added.
+  absl::node_hash_map<WindowId, Slot> slots_ ABSL_GUARDED_BY(mu_);
+  // Idle windows, least recently used first.
+  std::deque<WindowId> idle_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<LeaseId, WindowId> leases_ ABSL_GUARDED_BY(mu_);
+  std::list<Waiter> waiters_ ABSL_GUARDED_BY(mu_);
+  EndedLeases ended_ ABSL_GUARDED_BY(mu_);
+  int consecutive_failures_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t windows_failed_total_ ABSL_GUARDED_BY(mu_) = 0;
+  bool draining_ ABSL_GUARDED_BY(mu_) = false;
+  bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace foxpool::pool

@@ -1,0 +1,96 @@
+#include "server/config.h"
+
+#include <cstdlib>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+
+ABSL_FLAG(std::string, grpc_address, "127.0.0.1:50051",
+          "Address the gRPC API listens on (host:port; port 0 picks a free one).");
+ABSL_FLAG(std::string, metrics_address, "0.0.0.0:9464",
+          "Address reserved for the Prometheus /metrics endpoint (not served yet).");
+ABSL_FLAG(std::string, port_file, "",
+          "If set, the bound gRPC port is written to this file once serving.");
+ABSL_FLAG(int, pool_size, 2, "Warm Firefox windows kept by the pool.");
+ABSL_FLAG(int, max_queue, 0, "Callers that may wait in Acquire at once (0: 4 x pool size).");
+ABSL_FLAG(absl::Duration, max_queue_wait, absl::Minutes(5),
+          "Longest wait in Acquire, whatever the caller's deadline.");
+ABSL_FLAG(absl::Duration, idle_timeout, absl::Seconds(60),
+          "A lease with no command or Renew for this long expires (callers may ask for less "
+          "or more, up to --max-idle-timeout).");
+ABSL_FLAG(absl::Duration, max_idle_timeout, absl::Minutes(30), "Largest idle timeout a caller may ask for.");
+ABSL_FLAG(absl::Duration, command_timeout, absl::Seconds(30),
+          "Timeout of a command whose request sets none.");
+ABSL_FLAG(std::string, firefox, "/usr/bin/firefox-esr", "Firefox binary.");
+ABSL_FLAG(std::string, profile_root, "",
+          "Directory for window profiles (default: $TMPDIR or /tmp). Each server makes its own "
+          "foxpool-<pid>-<rand> directory in it and removes it on exit.");
+ABSL_FLAG(std::string, window_size, "1280x800", "Viewport size of every window, WIDTHxHEIGHT.");
+ABSL_FLAG(absl::Duration, start_timeout, absl::Seconds(30),
+          "A window not ready this long after launch is killed and started again.");
+ABSL_FLAG(int, hub_port, 0, "Loopback port of the extensions' WebSocket hub (0: any free port).");
+ABSL_FLAG(absl::Duration, drain_timeout, absl::Minutes(1),
+          "On SIGTERM/SIGINT, how long held leases may run on before shutdown.");
+ABSL_FLAG(int, io_threads, 2, "Threads running the hub, timers and process supervision.");
+ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error.");
+
+namespace foxpool::server {
+
+absl::StatusOr<Config> ParseConfig(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "foxpoold: a pool of warm headless Firefox windows leased over gRPC.");
+  absl::ParseCommandLine(argc, argv);
+
+  Config config;
+  config.grpc_address = absl::GetFlag(FLAGS_grpc_address);
+  config.metrics_address = absl::GetFlag(FLAGS_metrics_address);
+  config.port_file = absl::GetFlag(FLAGS_port_file);
+  config.log_level = absl::GetFlag(FLAGS_log_level);
+  config.io_threads = absl::GetFlag(FLAGS_io_threads);
+  config.drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
+
+  int size = absl::GetFlag(FLAGS_pool_size);
+  if (size < 1 || size > 256) return absl::InvalidArgumentError("--pool_size must be 1..256");
+  if (config.io_threads < 1) return absl::InvalidArgumentError("--io_threads must be >= 1");
+  config.pool.size = size;
+  int max_queue = absl::GetFlag(FLAGS_max_queue);
+  if (max_queue < 0) return absl::InvalidArgumentError("--max_queue must be >= 0");
+  config.pool.max_queue = max_queue == 0 ? 4 * size : max_queue;
+  config.pool.max_wait = absl::GetFlag(FLAGS_max_queue_wait);
+  config.pool.default_idle_timeout = absl::GetFlag(FLAGS_idle_timeout);
+  config.pool.max_idle_timeout = absl::GetFlag(FLAGS_max_idle_timeout);
+  if (config.pool.default_idle_timeout <= absl::ZeroDuration() ||
+      config.pool.max_idle_timeout < config.pool.default_idle_timeout) {
+    return absl::InvalidArgumentError(
+        "--idle_timeout must be positive and at most --max_idle_timeout");
+  }
+
+  config.launcher.firefox_binary = absl::GetFlag(FLAGS_firefox);
+  std::string root = absl::GetFlag(FLAGS_profile_root);
+  if (root.empty()) {
+    const char* tmp = std::getenv("TMPDIR");
+    root = tmp != nullptr && *tmp != '\0' ? tmp : "/tmp";
+  }
+  config.launcher.profile_root = root;
+  std::vector<std::string> wh = absl::StrSplit(absl::GetFlag(FLAGS_window_size), 'x');
+  if (wh.size() != 2 || !absl::SimpleAtoi(wh[0], &config.launcher.width) ||
+      !absl::SimpleAtoi(wh[1], &config.launcher.height) || config.launcher.width < 100 ||
+      config.launcher.height < 100 || config.launcher.width > 8192 ||
+      config.launcher.height > 8192) {
+    return absl::InvalidArgumentError("--window_size must be WIDTHxHEIGHT, each 100..8192");
+  }
+  config.launcher.start_timeout = absl::GetFlag(FLAGS_start_timeout);
+
+  int hub_port = absl::GetFlag(FLAGS_hub_port);
+  if (hub_port < 0 || hub_port > 65535) return absl::InvalidArgumentError("--hub_port must be 0..65535");
+  config.hub.port = static_cast<uint16_t>(hub_port);
+  config.service.default_command_timeout = absl::GetFlag(FLAGS_command_timeout);
+  return config;
+}
+
+}  // namespace foxpool::server

@@ -1,0 +1,32 @@
+#pragma once
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "firefox/hub.h"
+#include "firefox/launcher.h"
+#include "pool/pool.h"
+#include "server/browser_pool_service.h"
+
+namespace foxpool::server {
+
+// Everything the server is told at start, from flags with embedded defaults.
+struct Config {
+  std::string grpc_address;
+  std::string metrics_address;
+  std::string port_file;
+  std::string log_level;
+  int io_threads = 2;
+  absl::Duration drain_timeout;
+  pool::PoolOptions pool;
+  firefox::LauncherOptions launcher;
+  firefox::HubOptions hub;
+  ServiceOptions service;
+};
+
+// Parses the command line (absl flags; --help lists them) into a Config.
+// INVALID_ARGUMENT names the flag that is wrong.
+absl::StatusOr<Config> ParseConfig(int argc, char** argv);
+
+}  // namespace foxpool::server

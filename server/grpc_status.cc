@@ -1,0 +1,33 @@
+#include "server/grpc_status.h"
+
+#include <chrono>
+#include <string>
+
+namespace foxpool::server {
+
+grpc::Status ToGrpcStatus(const absl::Status& status) {
+  if (status.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
+                      std::string(status.message()));
+}
+
+absl::Duration FromProto(const google::protobuf::Duration& duration) {
+  return absl::Seconds(duration.seconds()) + absl::Nanoseconds(duration.nanos());
+}
+
+void ToProto(absl::Duration duration, google::protobuf::Duration* out) {
+  int64_t seconds = absl::IDivDuration(duration, absl::Seconds(1), &duration);
+  out->set_seconds(seconds);
+  out->set_nanos(static_cast<int32_t>(absl::ToInt64Nanoseconds(duration)));
+}
+
+absl::Time CallDeadline(const grpc::ServerContextBase& context) {
+  auto deadline = context.deadline();
+  // gRPC reports "no deadline" as a time point centuries away.
+  if (deadline - std::chrono::system_clock::now() > std::chrono::hours(24 * 365)) {
+    return absl::InfiniteFuture();
+  }
+  return absl::FromChrono(deadline);
+}
+
+}  // namespace foxpool::server

@@ -1,0 +1,20 @@
+#pragma once
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "google/protobuf/duration.pb.h"
+#include "grpcpp/grpcpp.h"
+
+namespace foxpool::server {
+
+// The one place where absl::Status becomes grpc::Status: the codes share
+// their numbering, the message is kept.
+grpc::Status ToGrpcStatus(const absl::Status& status);
+
+absl::Duration FromProto(const google::protobuf::Duration& duration);
+void ToProto(absl::Duration duration, google::protobuf::Duration* out);
+
+// The call's deadline, or InfiniteFuture when the caller set none.
+absl::Time CallDeadline(const grpc::ServerContextBase& context);
+
+}  // namespace foxpool::server
