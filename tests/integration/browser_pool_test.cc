@@ -299,6 +299,48 @@ TEST_F(BrowserPoolTest, BadRequestsGetClearErrors) {
   EXPECT_TRUE(stub().Release(Deadline().get(), release, &released).ok());
 }
 
+TEST_F(BrowserPoolTest, AnIdleLeaseExpiresAndItsWindowReturns) {
+  v1::AcquireRequest request;
+  request.mutable_idle_timeout()->set_nanos(600'000'000);
+  (*request.mutable_labels())["job"] = "expiry-test";
+  Lease lease(stub(), request);
+  ASSERT_TRUE(lease.status().ok()) << lease.status().error_message();
+
+  // Renew keeps it alive past one idle timeout...
+  absl::Time renewed_until = absl::Now() + absl::Milliseconds(1200);
+  while (absl::Now() < renewed_until) {
+    v1::RenewRequest renew;
+    renew.set_lease_id(lease.id());
+    v1::RenewResponse renewed;
+    ASSERT_TRUE(stub().Renew(Deadline().get(), renew, &renewed).ok());
+    EXPECT_EQ(renewed.idle_timeout().nanos(), 600'000'000);
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+  EXPECT_EQ(lease.Eval("1"), "1");
+  // ...and without it the lease expires and its window goes back to the pool.
+  ASSERT_TRUE(server_->WaitForIdle(2, absl::Seconds(10)));
+  grpc::Status expired = lease.Evaluate("1", nullptr);
+  EXPECT_EQ(expired.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_THAT(expired.error_message(), HasSubstr("expired"));
+}
+
+TEST_F(BrowserPoolTest, AcquireRejectsBadOptions) {
+  v1::AcquireResponse response;
+  v1::AcquireRequest too_many_labels;
+  for (int i = 0; i < 17; ++i) (*too_many_labels.mutable_labels())["k" + std::to_string(i)] = "v";
+  EXPECT_EQ(stub().Acquire(Deadline().get(), too_many_labels, &response).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  v1::AcquireRequest negative_wait;
+  negative_wait.mutable_max_wait()->set_seconds(-1);
+  EXPECT_EQ(stub().Acquire(Deadline().get(), negative_wait, &response).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  v1::AcquireRequest zero_idle;
+  zero_idle.mutable_idle_timeout()->set_seconds(0);
+  EXPECT_EQ(stub().Acquire(Deadline().get(), zero_idle, &response).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(server_->Status().leased(), 0);
+}
+
 TEST_F(BrowserPoolTest, ReleaseModesKeepAndRecycle) {
   Lease other(stub());
   std::string window;
