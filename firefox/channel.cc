@@ -5,8 +5,8 @@
 #include <utility>
 #include <vector>
 
-#include "absl/time/clock.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "boost/asio/post.hpp"
 #include "pool/ids.h"
 
@@ -14,8 +14,7 @@ namespace foxpool::firefox {
 
 SessionId SessionId::Random() { return SessionId(pool::RandomHex(16)); }
 
-Channel::Channel(boost::asio::any_io_executor executor, SessionId id,
-                 std::string secret)
+Channel::Channel(boost::asio::any_io_executor executor, SessionId id, std::string secret)
     : executor_(std::move(executor)), id_(std::move(id)), secret_(std::move(secret)) {}
 
 Channel::~Channel() = default;
@@ -86,8 +85,7 @@ void Channel::Close(absl::Status why) {
   FailAll(why);
 }
 
-void Channel::Call(std::string_view method, nlohmann::json params,
-                   absl::Time deadline, Done done) {
+void Channel::Call(std::string_view method, nlohmann::json params, absl::Time deadline, Done done) {
   absl::Status refused;
   {
     absl::MutexLock lock(&mu_);
@@ -106,8 +104,7 @@ void Channel::Call(std::string_view method, nlohmann::json params,
       });
       pending_.emplace(id, Pending{std::move(done), std::move(timer)});
       nlohmann::json frame = {{"id", id}, {"method", method}, {"params", std::move(params)}};
-      connection_->Send(frame.dump(-1, ' ', false,
-                                   nlohmann::json::error_handler_t::replace));
+      connection_->Send(frame.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     }
   }
   if (!refused.ok()) std::move(done)(refused);
@@ -122,8 +119,7 @@ void Channel::Expire(uint64_t id) {
     done = std::move(it->second.done);
     pending_.erase(it);
   }
-  std::move(done)(absl::DeadlineExceededError(
-      "the window did not answer before the deadline"));
+  std::move(done)(absl::DeadlineExceededError("the window did not answer before the deadline"));
 }
 
 void Channel::FailAll(const absl::Status& why) {
@@ -161,8 +157,7 @@ void Channel::OnFrame(const nlohmann::json& frame) {
     std::move(done)(result == frame.end() ? nlohmann::json() : *result);
   } else {
     auto error = frame.find("error");
-    std::move(done)(StatusFromErrorFrame(
-        error == frame.end() ? nlohmann::json::object() : *error));
+    std::move(done)(StatusFromErrorFrame(error == frame.end() ? nlohmann::json::object() : *error));
   }
 }
 
@@ -185,8 +180,7 @@ absl::Status StatusFromErrorFrame(const nlohmann::json& error) {
   auto text = [&](const char* key) {
     if (!error.is_object()) return std::string();
     auto it = error.find(key);
-    return it != error.end() && it->is_string() ? it->get<std::string>()
-                                                : std::string();
+    return it != error.end() && it->is_string() ? it->get<std::string>() : std::string();
   };
   std::string code = text("code");
   std::string message = text("message");

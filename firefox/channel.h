@@ -25,9 +25,7 @@ class SessionId {
   explicit SessionId(std::string value) : value_(std::move(value)) {}
   static SessionId Random();
   const std::string& value() const { return value_; }
-  friend bool operator==(const SessionId& a, const SessionId& b) {
-    return a.value_ == b.value_;
-  }
+  friend bool operator==(const SessionId& a, const SessionId& b) { return a.value_ == b.value_; }
   template <typename H>
   friend H AbslHashValue(H h, const SessionId& id) {
     return H::combine(std::move(h), id.value_);
@@ -58,8 +56,7 @@ class Channel : public std::enable_shared_from_this<Channel> {
   using Done = absl::AnyInvocable<void(absl::StatusOr<nlohmann::json>) &&>;
   using Listener = std::function<void(bool connected)>;
 
-  Channel(boost::asio::any_io_executor executor, SessionId id,
-          std::string secret);
+  Channel(boost::asio::any_io_executor executor, SessionId id, std::string secret);
   ~Channel();
 
   const SessionId& id() const { return id_; }
@@ -70,8 +67,7 @@ class Channel : public std::enable_shared_from_this<Channel> {
   // Sends a command; `done` is called exactly once: with the result, the
   // extension's error, DEADLINE_EXCEEDED, or ABORTED when not connected or
   // the connection closes first.
-  void Call(std::string_view method, nlohmann::json params, absl::Time deadline,
-            Done done);
+  void Call(std::string_view method, nlohmann::json params, absl::Time deadline, Done done);
 
   // --- for the hub ---
   // Constant-time comparison with this session's secret.

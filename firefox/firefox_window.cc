@@ -8,11 +8,11 @@
 #include <system_error>
 #include <utility>
 
-#include "absl/time/clock.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "absl/time/clock.h"
 #include "boost/asio/dispatch.hpp"
 #include "boost/asio/post.hpp"
 #include "firefox/profile.h"
@@ -77,8 +77,8 @@ void FirefoxWindow::DoLaunch() {
   std::error_code ec;
   std::filesystem::create_directories(options_.profile_dir, ec);
   absl::Status written =
-      ec ? absl::InternalError(absl::StrCat("cannot create ", options_.profile_dir.string(),
-                                            ": ", ec.message()))
+      ec ? absl::InternalError(
+               absl::StrCat("cannot create ", options_.profile_dir.string(), ": ", ec.message()))
          : WriteProfile(options_.profile_dir,
                         ExtensionConfig{absl::StrCat("ws://127.0.0.1:", hub_.port(), "/"),
                                         session_.value(), secret_});
@@ -87,14 +87,14 @@ void FirefoxWindow::DoLaunch() {
     process = written;
   } else {
     std::string dir = options_.profile_dir.string();
-    process = ChildProcess::Spawn(SpawnOptions{
-        .binary = options_.firefox_binary,
-        .args = {"--headless", "--no-remote", "--profile", dir, "about:blank"},
-        .env = {"MOZ_HEADLESS=1", absl::StrCat("MOZ_HEADLESS_WIDTH=", options_.width),
-                absl::StrCat("MOZ_HEADLESS_HEIGHT=", options_.height),
-                "MOZ_CRASHREPORTER_DISABLE=1", "MOZ_DISABLE_AUTO_SAFE_MODE=1",
-                absl::StrCat("XDG_CACHE_HOME=", dir, "/cache")},
-        .output_path = dir + "/firefox.log"});
+    process = ChildProcess::Spawn(
+        SpawnOptions{.binary = options_.firefox_binary,
+                     .args = {"--headless", "--no-remote", "--profile", dir, "about:blank"},
+                     .env = {"MOZ_HEADLESS=1", absl::StrCat("MOZ_HEADLESS_WIDTH=", options_.width),
+                             absl::StrCat("MOZ_HEADLESS_HEIGHT=", options_.height),
+                             "MOZ_CRASHREPORTER_DISABLE=1", "MOZ_DISABLE_AUTO_SAFE_MODE=1",
+                             absl::StrCat("XDG_CACHE_HOME=", dir, "/cache")},
+                     .output_path = dir + "/firefox.log"});
   }
   if (!process.ok()) {
     state_ = State::kGone;
@@ -131,9 +131,9 @@ void FirefoxWindow::OnConnectionChange(bool connected) {
     grace_timer_.expires_after(absl::ToChronoNanoseconds(options_.reconnect_grace));
     grace_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
       if (ec || self->state_ != State::kReady) return;
-      self->Kill(absl::UnavailableError(absl::StrCat(
-          "the extension stayed disconnected for ",
-          absl::FormatDuration(self->options_.reconnect_grace))));
+      self->Kill(absl::UnavailableError(
+          absl::StrCat("the extension stayed disconnected for ",
+                       absl::FormatDuration(self->options_.reconnect_grace))));
     });
   } else if (state_ == State::kReady && connected) {
     grace_timer_.cancel();
@@ -149,8 +149,8 @@ void FirefoxWindow::FirstReset() {
                    asio::dispatch(self->strand_, [self, status = result.status()] {
                      if (self->state_ != State::kStarting) return;
                      if (!status.ok()) {
-                       self->Kill(absl::Status(status.code(),
-                                               absl::StrCat("first reset failed: ", status.message())));
+                       self->Kill(absl::Status(
+                           status.code(), absl::StrCat("first reset failed: ", status.message())));
                        return;
                      }
                      self->state_ = State::kReady;
@@ -187,8 +187,8 @@ void FirefoxWindow::OnExit() {
                        absl::StrCat(kill_reason_.message(), " (Firefox ", exit, ")"));
   } else {
     std::string tail = LogTail();
-    why = absl::AbortedError(absl::StrCat("Firefox ", exit,
-                                          tail.empty() ? "" : "; its last output: ", tail));
+    why = absl::AbortedError(
+        absl::StrCat("Firefox ", exit, tail.empty() ? "" : "; its last output: ", tail));
   }
   hub_.Forget(session_, absl::AbortedError(absl::StrCat("the window's Firefox ", exit)));
   RemoveDirectory(options_.profile_dir);
@@ -213,22 +213,22 @@ std::string FirefoxWindow::LogTail() const {
   return absl::StrJoin(last, " | ");
 }
 
-void FirefoxWindow::Call(std::string method, std::string params_json,
-                         absl::Time deadline, CallDone done) {
+void FirefoxWindow::Call(std::string method, std::string params_json, absl::Time deadline,
+                         CallDone done) {
   nlohmann::json params = nlohmann::json::parse(params_json, nullptr, false);
   if (params.is_discarded() || !params.is_object()) {
     std::move(done)(absl::InvalidArgumentError("command params are not a JSON object"));
     return;
   }
-  channel_->Call(method, std::move(params), deadline,
-                 [done = std::move(done)](absl::StatusOr<nlohmann::json> result) mutable {
-                   if (!result.ok()) {
-                     std::move(done)(result.status());
-                   } else {
-                     std::move(done)(result->dump(-1, ' ', false,
-                                                  nlohmann::json::error_handler_t::replace));
-                   }
-                 });
+  channel_->Call(
+      method, std::move(params), deadline,
+      [done = std::move(done)](absl::StatusOr<nlohmann::json> result) mutable {
+        if (!result.ok()) {
+          std::move(done)(result.status());
+        } else {
+          std::move(done)(result->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+        }
+      });
 }
 
 void FirefoxWindow::Reset(absl::Time deadline, ResetDone done) {

@@ -40,15 +40,13 @@ struct WindowOptions {
 // process reaped, the profile removed, and `died` (or `ready`, if it was
 // still starting) hears why; `on_gone` runs last. State lives on a strand;
 // the public methods may be called from any thread.
-class FirefoxWindow : public pool::Window,
-                      public std::enable_shared_from_this<FirefoxWindow> {
+class FirefoxWindow : public pool::Window, public std::enable_shared_from_this<FirefoxWindow> {
  public:
-  FirefoxWindow(boost::asio::io_context& io, Hub& hub, pool::WindowId id,
-                WindowOptions options, std::function<void()> on_gone);
+  FirefoxWindow(boost::asio::io_context& io, Hub& hub, pool::WindowId id, WindowOptions options,
+                std::function<void()> on_gone);
   ~FirefoxWindow() override;
 
-  void Launch(pool::WindowFactory::StartDone ready,
-              pool::WindowFactory::DiedCallback died);
+  void Launch(pool::WindowFactory::StartDone ready, pool::WindowFactory::DiedCallback died);
 
   void Call(std::string method, std::string params_json, absl::Time deadline,
             CallDone done) override;

@@ -23,31 +23,25 @@ using tcp = asio::ip::tcp;
 // One WebSocket connection from an extension (or from anyone else on the
 // machine). Lives on its own strand; keeps a read pending at all times so
 // that timeouts and closes are noticed, and one write in flight.
-class Session : public Connection,
-                public std::enable_shared_from_this<Session> {
+class Session : public Connection, public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket&& socket, Hub& hub)
-      : ws_(std::move(socket)),
-        hello_timer_(ws_.get_executor()),
-        hub_(hub) {}
+      : ws_(std::move(socket)), hello_timer_(ws_.get_executor()), hub_(hub) {}
 
   void Run() {
-    asio::dispatch(ws_.get_executor(),
-                   [self = shared_from_this()] { self->OnRun(); });
+    asio::dispatch(ws_.get_executor(), [self = shared_from_this()] { self->OnRun(); });
   }
 
   void Send(std::string text) override {
-    asio::post(ws_.get_executor(),
-               [self = shared_from_this(), text = std::move(text)]() mutable {
-                 self->queue_.push_back(std::move(text));
-                 if (self->queue_.size() == 1) self->DoWrite();
-               });
+    asio::post(ws_.get_executor(), [self = shared_from_this(), text = std::move(text)]() mutable {
+      self->queue_.push_back(std::move(text));
+      if (self->queue_.size() == 1) self->DoWrite();
+    });
   }
 
   void Close() override {
-    asio::post(ws_.get_executor(), [self = shared_from_this()] {
-      self->CloseNow(websocket::close_code::normal);
-    });
+    asio::post(ws_.get_executor(),
+               [self = shared_from_this()] { self->CloseNow(websocket::close_code::normal); });
   }
 
  private:
@@ -79,9 +73,8 @@ class Session : public Connection,
   }
 
   void DoRead() {
-    ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec, size_t) {
-      self->OnRead(ec);
-    });
+    ws_.async_read(buffer_,
+                   [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
   }
 
   void OnRead(beast::error_code ec) {
@@ -188,8 +181,8 @@ absl::Status Hub::Listen() {
   if (!ec) acceptor_.bind(endpoint, ec);
   if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
-    return absl::UnavailableError("hub: cannot listen on 127.0.0.1:" +
-                                  std::to_string(options_.port) + ": " + ec.message());
+    return absl::UnavailableError(
+        "hub: cannot listen on 127.0.0.1:" + std::to_string(options_.port) + ": " + ec.message());
   }
   port_ = acceptor_.local_endpoint().port();
   DoAccept();
@@ -223,8 +216,7 @@ void Hub::Forget(const SessionId& id, absl::Status why) {
   channel->Close(std::move(why));
 }
 
-std::shared_ptr<Channel> Hub::Authenticate(const std::string& id,
-                                           const std::string& secret) {
+std::shared_ptr<Channel> Hub::Authenticate(const std::string& id, const std::string& secret) {
   absl::MutexLock lock(&mu_);
   auto it = sessions_.find(SessionId(id));
   if (it == sessions_.end()) return nullptr;

@@ -59,8 +59,7 @@ class Hub {
 
   // --- for connections ---
   // The channel for `id` when `secret` proves it; null otherwise.
-  std::shared_ptr<Channel> Authenticate(const std::string& id,
-                                        const std::string& secret);
+  std::shared_ptr<Channel> Authenticate(const std::string& id, const std::string& secret);
   void CountRefused();
   const HubOptions& options() const { return options_; }
 
@@ -73,8 +72,7 @@ class Hub {
   uint16_t port_ = 0;
 
   mutable absl::Mutex mu_;
-  absl::flat_hash_map<SessionId, std::shared_ptr<Channel>> sessions_
-      ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<SessionId, std::shared_ptr<Channel>> sessions_ ABSL_GUARDED_BY(mu_);
   int64_t refused_total_ ABSL_GUARDED_BY(mu_) = 0;
 };
 

@@ -25,8 +25,7 @@ bool IsStale(const std::filesystem::path& dir) {
     // stale when it is old enough not to be one being made right now.
     std::error_code ec;
     auto written = std::filesystem::last_write_time(dir, ec);
-    return !ec && std::filesystem::file_time_type::clock::now() - written >
-                      std::chrono::minutes(1);
+    return !ec && std::filesystem::file_time_type::clock::now() - written > std::chrono::minutes(1);
   }
   bool stale = flock(fd, LOCK_EX | LOCK_NB) == 0;
   close(fd);
@@ -56,12 +55,12 @@ absl::Status Launcher::Init() {
     spdlog::warn("removing {} left by a server that is gone", entry.path().string());
     std::filesystem::remove_all(entry.path(), ec);
   }
-  instance_dir_ = options_.profile_root /
-                  absl::StrCat(kInstancePrefix, getpid(), "-", pool::RandomHex(4));
+  instance_dir_ =
+      options_.profile_root / absl::StrCat(kInstancePrefix, getpid(), "-", pool::RandomHex(4));
   std::filesystem::create_directory(instance_dir_, ec);
   if (ec) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "cannot create ", instance_dir_.string(), ": ", ec.message()));
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot create ", instance_dir_.string(), ": ", ec.message()));
   }
   lock_fd_ = open((instance_dir_ / "lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (lock_fd_ < 0 || flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {

@@ -62,8 +62,7 @@ class Launcher : public pool::WindowFactory {
   int lock_fd_ = -1;
 
   mutable absl::Mutex mu_;
-  absl::flat_hash_map<pool::WindowId, std::weak_ptr<FirefoxWindow>> live_
-      ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<pool::WindowId, std::weak_ptr<FirefoxWindow>> live_ ABSL_GUARDED_BY(mu_);
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
 };
 

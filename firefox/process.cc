@@ -3,8 +3,8 @@
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <signal.h>
-#include <sys/syscall.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,9 +21,7 @@ namespace {
 
 std::vector<std::string> MergedEnvironment(const std::vector<std::string>& extra) {
   std::vector<std::string> merged;
-  auto key_of = [](const std::string& entry) {
-    return entry.substr(0, entry.find('='));
-  };
+  auto key_of = [](const std::string& entry) { return entry.substr(0, entry.find('=')); };
   for (char** e = environ; *e != nullptr; ++e) {
     std::string entry(*e);
     bool overridden = false;
@@ -42,9 +40,8 @@ std::vector<char*> Pointers(std::vector<std::string>& strings) {
 }
 
 // Runs in the forked child: only async-signal-safe calls until execve.
-[[noreturn]] void ExecChild(pid_t parent, int output_fd, int error_fd,
-                            const char* binary, char* const argv[],
-                            char* const envp[]) {
+[[noreturn]] void ExecChild(pid_t parent, int output_fd, int error_fd, const char* binary,
+                            char* const argv[], char* const envp[]) {
   setpgid(0, 0);
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != parent) _exit(127);  // The server died during fork.
@@ -66,20 +63,18 @@ std::vector<char*> Pointers(std::vector<std::string>& strings) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(
-    const SpawnOptions& options) {
+absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(const SpawnOptions& options) {
   std::vector<std::string> argv_strings{options.binary};
-  argv_strings.insert(argv_strings.end(), options.args.begin(),
-                      options.args.end());
+  argv_strings.insert(argv_strings.end(), options.args.begin(), options.args.end());
   std::vector<std::string> env_strings = MergedEnvironment(options.env);
   std::vector<char*> argv = Pointers(argv_strings);
   std::vector<char*> envp = Pointers(env_strings);
 
-  int output_fd = open(options.output_path.c_str(),
-                       O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  int output_fd =
+      open(options.output_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (output_fd < 0) {
-    return absl::InternalError(absl::StrCat("cannot open ", options.output_path,
-                                            ": ", std::strerror(errno)));
+    return absl::InternalError(
+        absl::StrCat("cannot open ", options.output_path, ": ", std::strerror(errno)));
   }
   int error_pipe[2];
   if (pipe2(error_pipe, O_CLOEXEC) != 0) {
@@ -89,16 +84,14 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(
   pid_t parent = getpid();
   pid_t pid = fork();
   if (pid == 0) {
-    ExecChild(parent, output_fd, error_pipe[1], options.binary.c_str(),
-              argv.data(), envp.data());
+    ExecChild(parent, output_fd, error_pipe[1], options.binary.c_str(), argv.data(), envp.data());
   }
   int fork_errno = errno;
   close(output_fd);
   close(error_pipe[1]);
   if (pid < 0) {
     close(error_pipe[0]);
-    return absl::ResourceExhaustedError(
-        absl::StrCat("fork: ", std::strerror(fork_errno)));
+    return absl::ResourceExhaustedError(absl::StrCat("fork: ", std::strerror(fork_errno)));
   }
   setpgid(pid, pid);  // Also from here, so the group exists before we return.
   // glibc 2.36 declares pidfd_open but does not export it.
@@ -115,8 +108,8 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(
   close(error_pipe[0]);
   if (n > 0) {
     // The child is gone already; the destructor reaps it.
-    return absl::FailedPreconditionError(absl::StrCat(
-        "cannot run ", options.binary, ": ", std::strerror(exec_errno)));
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot run ", options.binary, ": ", std::strerror(exec_errno)));
   }
   return child;
 }
@@ -161,8 +154,8 @@ void ChildProcess::Record(int status) {
     killed_by_signal_ = true;
     int sig = WTERMSIG(status);
     const char* name = sigabbrev_np(sig);
-    exit_description_ = absl::StrCat("killed by signal ", sig, " (SIG",
-                                     name != nullptr ? name : "?", ")");
+    exit_description_ =
+        absl::StrCat("killed by signal ", sig, " (SIG", name != nullptr ? name : "?", ")");
   } else {
     exit_description_ = absl::StrCat("exit code ", WEXITSTATUS(status));
   }

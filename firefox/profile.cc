@@ -113,8 +113,7 @@ user_pref("browser.download.panel.shown", true);
   return *prefs;
 }
 
-absl::Status WriteProfile(const std::filesystem::path& dir,
-                          const ExtensionConfig& config) {
+absl::Status WriteProfile(const std::filesystem::path& dir, const ExtensionConfig& config) {
   if (absl::Status s = WriteFile(dir / "user.js", LeanPreferences()); !s.ok()) {
     return s;
   }
@@ -124,9 +123,8 @@ absl::Status WriteProfile(const std::filesystem::path& dir,
       return s;
     }
   }
-  nlohmann::json json = {{"hub", config.hub_url},
-                         {"session", config.session},
-                         {"secret", config.secret}};
+  nlohmann::json json = {
+      {"hub", config.hub_url}, {"session", config.session}, {"secret", config.secret}};
   if (absl::Status s = WriteFile(extension / "config.json", json.dump()); !s.ok()) {
     return s;
   }

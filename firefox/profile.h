@@ -22,8 +22,7 @@ inline constexpr char kExtensionId[] = "foxpool@foxpool.dev";
 // content process; HTTPS-Only off so that the loopback hub stays reachable)
 // and our extension, unpacked with this window's `config.json` and
 // registered through a proxy file so Firefox loads it at start.
-absl::Status WriteProfile(const std::filesystem::path& dir,
-                          const ExtensionConfig& config);
+absl::Status WriteProfile(const std::filesystem::path& dir, const ExtensionConfig& config);
 
 // The preferences written to user.js, one `user_pref(...)` line each.
 const std::string& LeanPreferences();

@@ -36,9 +36,7 @@ class LeaseId {
   static LeaseId Random();
   const std::string& value() const { return value_; }
   bool empty() const { return value_.empty(); }
-  friend bool operator==(const LeaseId& a, const LeaseId& b) {
-    return a.value_ == b.value_;
-  }
+  friend bool operator==(const LeaseId& a, const LeaseId& b) { return a.value_ == b.value_; }
   template <typename H>
   friend H AbslHashValue(H h, const LeaseId& id) {
     return H::combine(std::move(h), id.value_);

@@ -18,10 +18,7 @@ LeaseUse::~LeaseUse() {
 
 Pool::Pool(PoolOptions options, WindowFactory& factory, Scheduler& scheduler,
            PoolObserver* observer)
-    : options_(std::move(options)),
-      factory_(factory),
-      scheduler_(scheduler),
-      observer_(observer) {}
+    : options_(std::move(options)), factory_(factory), scheduler_(scheduler), observer_(observer) {}
 
 Pool::~Pool() { Shutdown(); }
 
@@ -64,8 +61,7 @@ void Pool::LaunchNow(WindowId id) {
       [this, id](absl::Status why) { OnWindowDied(id, std::move(why)); });
 }
 
-void Pool::OnWindowStarted(WindowId id,
-                           absl::StatusOr<std::shared_ptr<Window>> window) {
+void Pool::OnWindowStarted(WindowId id, absl::StatusOr<std::shared_ptr<Window>> window) {
   Deferred later;
   {
     absl::MutexLock lock(&mu_);
@@ -83,9 +79,7 @@ void Pool::OnWindowStarted(WindowId id,
       }
       StartWindowLocked(std::min(backoff, options_.respawn_backoff_max), later);
       if (observer_ != nullptr) {
-        later.push_back([this, id, why = window.status()] {
-          observer_->OnWindowFailed(id, why);
-        });
+        later.push_back([this, id, why = window.status()] { observer_->OnWindowFailed(id, why); });
       }
     } else {
       consecutive_failures_ = 0;
@@ -109,13 +103,11 @@ void Pool::OnWindowDied(WindowId id, absl::Status why) {
     ++windows_failed_total_;
     if (slot.state == State::kLeased && !slot.lease.empty()) {
       absl::Status ended = absl::AbortedError(
-          absl::StrCat("the lease's window ", id.ToString(),
-                       " died: ", why.message()));
+          absl::StrCat("the lease's window ", id.ToString(), " died: ", why.message()));
       if (leases_.erase(slot.lease) > 0) ended_.Remember(slot.lease, ended);
       if (observer_ != nullptr) {
-        later.push_back([this, lease = slot.lease, id, ended] {
-          observer_->OnLeaseEnded(lease, id, ended);
-        });
+        later.push_back(
+            [this, lease = slot.lease, id, ended] { observer_->OnLeaseEnded(lease, id, ended); });
       }
     }
     idle_.erase(std::remove(idle_.begin(), idle_.end(), id), idle_.end());
@@ -143,9 +135,7 @@ void Pool::MakeIdleLocked(WindowId id, Deferred& later) {
     Waiter waiter = std::move(waiters_.front());
     waiters_.pop_front();
     Grant grant = LeaseLocked(id, slot, waiter.options, waiter.enqueued);
-    later.push_back([done = std::move(waiter.done), grant]() mutable {
-      std::move(done)(grant);
-    });
+    later.push_back([done = std::move(waiter.done), grant]() mutable { std::move(done)(grant); });
     if (observer_ != nullptr) {
       later.push_back([this, grant] { observer_->OnLeaseGranted(grant); });
     }
@@ -190,18 +180,15 @@ Pool::WaitTicket Pool::Acquire(AcquireOptions options, AcquireDone done) {
       WindowId id = idle_.front();
       idle_.pop_front();
       Grant grant = LeaseLocked(id, slots_.at(id), options, now);
-      later.push_back([done = std::move(done), grant]() mutable {
-        std::move(done)(grant);
-      });
+      later.push_back([done = std::move(done), grant]() mutable { std::move(done)(grant); });
       if (observer_ != nullptr) {
         later.push_back([this, grant] { observer_->OnLeaseGranted(grant); });
       }
     } else if (options.deadline <= now) {
-      refused = absl::ResourceExhaustedError(
-          "no window is idle and the caller chose not to wait");
+      refused = absl::ResourceExhaustedError("no window is idle and the caller chose not to wait");
     } else if (static_cast<int>(waiters_.size()) >= options_.max_queue) {
-      refused = absl::ResourceExhaustedError(absl::StrCat(
-          "the wait queue is full (", waiters_.size(), " callers waiting)"));
+      refused = absl::ResourceExhaustedError(
+          absl::StrCat("the wait queue is full (", waiters_.size(), " callers waiting)"));
     } else {
       options.deadline = std::min(options.deadline, now + options_.max_wait);
       absl::Duration wait = options.deadline - now;
@@ -209,9 +196,7 @@ Pool::WaitTicket Pool::Acquire(AcquireOptions options, AcquireDone done) {
       scheduler_.RunAfter(wait, [this, ticket] { CheckWaiter(ticket); });
     }
     if (!refused.ok()) {
-      later.push_back([done = std::move(done), refused]() mutable {
-        std::move(done)(refused);
-      });
+      later.push_back([done = std::move(done), refused]() mutable { std::move(done)(refused); });
     }
   }
   RunAll(later);
@@ -227,16 +212,13 @@ void Pool::CheckWaiter(WaitTicket ticket) {
     if (it == waiters_.end()) return;
     absl::Time now = scheduler_.Now();
     if (now < it->options.deadline) {
-      scheduler_.RunAfter(it->options.deadline - now,
-                          [this, ticket] { CheckWaiter(ticket); });
+      scheduler_.RunAfter(it->options.deadline - now, [this, ticket] { CheckWaiter(ticket); });
       return;
     }
-    absl::Status expired = absl::DeadlineExceededError(absl::StrCat(
-        "no window became idle within ", absl::FormatDuration(now - it->enqueued),
-        " (", slots_.size(), " windows, none idle)"));
-    later.push_back([done = std::move(it->done), expired]() mutable {
-      std::move(done)(expired);
-    });
+    absl::Status expired = absl::DeadlineExceededError(
+        absl::StrCat("no window became idle within ", absl::FormatDuration(now - it->enqueued),
+                     " (", slots_.size(), " windows, none idle)"));
+    later.push_back([done = std::move(it->done), expired]() mutable { std::move(done)(expired); });
     waiters_.erase(it);
   }
   RunAll(later);
@@ -327,12 +309,11 @@ absl::Status Pool::Release(const LeaseId& lease, ReleaseMode mode) {
   return absl::OkStatus();
 }
 
-void Pool::EndLeaseLocked(WindowId id, Slot& slot, ReleaseMode mode,
-                          absl::Status why, Deferred& later) {
+void Pool::EndLeaseLocked(WindowId id, Slot& slot, ReleaseMode mode, absl::Status why,
+                          Deferred& later) {
   if (observer_ != nullptr) {
-    later.push_back([this, lease = slot.lease, id, why] {
-      observer_->OnLeaseEnded(lease, id, why);
-    });
+    later.push_back(
+        [this, lease = slot.lease, id, why] { observer_->OnLeaseEnded(lease, id, why); });
   }
   slot.lease = LeaseId();
   slot.labels.clear();
@@ -352,9 +333,7 @@ void Pool::EndLeaseLocked(WindowId id, Slot& slot, ReleaseMode mode,
       slot.state = State::kResetting;
       later.push_back([this, id, w = slot.window,
                        deadline = scheduler_.Now() + options_.reset_timeout] {
-        w->Reset(deadline, [this, id](absl::Status status) {
-          OnResetDone(id, std::move(status));
-        });
+        w->Reset(deadline, [this, id](absl::Status status) { OnResetDone(id, std::move(status)); });
       });
       break;
   }
@@ -373,8 +352,7 @@ void Pool::OnResetDone(WindowId id, absl::Status status) {
       if (observer_ != nullptr) {
         later.push_back([this, id, status] {
           observer_->OnWindowFailed(
-              id, absl::Status(status.code(),
-                               absl::StrCat("reset failed: ", status.message())));
+              id, absl::Status(status.code(), absl::StrCat("reset failed: ", status.message())));
         });
       }
       RemoveWindowLocked(id, /*replace=*/true, later);
@@ -394,14 +372,12 @@ void Pool::CheckLeaseExpiry(LeaseId lease) {
     absl::Time now = scheduler_.Now();
     absl::Time expires = slot.last_used + slot.idle_timeout;
     if (slot.in_flight > 0 || now < expires) {
-      absl::Duration again =
-          slot.in_flight > 0 ? slot.idle_timeout : expires - now;
+      absl::Duration again = slot.in_flight > 0 ? slot.idle_timeout : expires - now;
       scheduler_.RunAfter(again, [this, lease] { CheckLeaseExpiry(lease); });
       return;
     }
     absl::Status why = absl::NotFoundError(absl::StrCat(
-        "the lease expired: no command or Renew for ",
-        absl::FormatDuration(slot.idle_timeout)));
+        "the lease expired: no command or Renew for ", absl::FormatDuration(slot.idle_timeout)));
     leases_.erase(it);
     ended_.Remember(lease, why);
     EndLeaseLocked(id, slot, ReleaseMode::kReset, why, later);
@@ -414,10 +390,18 @@ PoolStatus Pool::Status() const {
   PoolStatus status;
   for (const auto& [id, slot] : slots_) {
     switch (slot.state) {
-      case State::kStarting: ++status.starting; break;
-      case State::kIdle: ++status.idle; break;
-      case State::kLeased: ++status.leased; break;
-      case State::kResetting: ++status.resetting; break;
+      case State::kStarting:
+        ++status.starting;
+        break;
+      case State::kIdle:
+        ++status.idle;
+        break;
+      case State::kLeased:
+        ++status.leased;
+        break;
+      case State::kResetting:
+        ++status.resetting;
+        break;
     }
   }
   status.target_size = options_.size;
@@ -441,14 +425,12 @@ void Pool::Drain() {
 
 bool Pool::AwaitNoLeases(absl::Duration timeout) {
   absl::MutexLock lock(&mu_);
-  return mu_.AwaitWithTimeout(absl::Condition(this, &Pool::NoneLeasedLocked),
-                              timeout);
+  return mu_.AwaitWithTimeout(absl::Condition(this, &Pool::NoneLeasedLocked), timeout);
 }
 
 bool Pool::NoneLeasedLocked() const {
-  return std::none_of(slots_.begin(), slots_.end(), [](const auto& entry) {
-    return entry.second.state == State::kLeased;
-  });
+  return std::none_of(slots_.begin(), slots_.end(),
+                      [](const auto& entry) { return entry.second.state == State::kLeased; });
 }
 
 void Pool::Shutdown() {

@@ -192,28 +192,24 @@ class Pool {
   // Work to do once the lock is released: callbacks and window calls.
   using Deferred = std::vector<absl::AnyInvocable<void() &&>>;
 
-  void StartWindowLocked(absl::Duration delay, Deferred& later)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void StartWindowLocked(absl::Duration delay, Deferred& later) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void LaunchNow(WindowId id);
   void OnWindowStarted(WindowId id, absl::StatusOr<std::shared_ptr<Window>> w);
   void OnWindowDied(WindowId id, absl::Status why);
   void OnResetDone(WindowId id, absl::Status status);
   // Hands a window that just became idle to the first waiter, or parks it.
-  void MakeIdleLocked(WindowId id, Deferred& later)
+  void MakeIdleLocked(WindowId id, Deferred& later) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Grant LeaseLocked(WindowId id, Slot& slot, const AcquireOptions& options, absl::Time enqueued)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  Grant LeaseLocked(WindowId id, Slot& slot, const AcquireOptions& options,
-                    absl::Time enqueued) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Ends the lease on `slot` and returns its window per `mode`.
-  void EndLeaseLocked(WindowId id, Slot& slot, ReleaseMode mode,
-                      absl::Status why, Deferred& later)
+  void EndLeaseLocked(WindowId id, Slot& slot, ReleaseMode mode, absl::Status why, Deferred& later)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RemoveWindowLocked(WindowId id, bool replace, Deferred& later)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void CheckWaiter(WaitTicket ticket);
   void CheckLeaseExpiry(LeaseId lease);
   void EndUse(const LeaseId& lease);
-  absl::Status LeaseErrorLocked(const LeaseId& lease) const
-      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  absl::Status LeaseErrorLocked(const LeaseId& lease) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   bool NoneLeasedLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   static void RunAll(Deferred& later);
 

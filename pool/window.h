@@ -25,8 +25,8 @@ class Window {
 
   // Runs one command in the window. `params_json` is a JSON object; the result
   // is JSON text. `done` is called exactly once, by `deadline` at the latest.
-  virtual void Call(std::string method, std::string params_json,
-                    absl::Time deadline, CallDone done) = 0;
+  virtual void Call(std::string method, std::string params_json, absl::Time deadline,
+                    CallDone done) = 0;
 
   // Returns the window to the state of a fresh browser (one blank tab, no
   // cookies or site data) and verifies it. `done` is called exactly once.
@@ -40,8 +40,7 @@ class Window {
 // Starts windows for the pool.
 class WindowFactory {
  public:
-  using StartDone =
-      absl::AnyInvocable<void(absl::StatusOr<std::shared_ptr<Window>>) &&>;
+  using StartDone = absl::AnyInvocable<void(absl::StatusOr<std::shared_ptr<Window>>) &&>;
   // Called at most once, after a successful start, when the window dies on
   // its own (crash, kill, lost connection). Not called after Close().
   using DiedCallback = absl::AnyInvocable<void(absl::Status) &&>;

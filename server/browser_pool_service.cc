@@ -3,11 +3,11 @@
 #include <algorithm>
 #include <utility>
 
-#include "absl/time/clock.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "server/grpc_status.h"
 #include "server/png.h"
 #include "server/unary_call.h"
@@ -32,9 +32,8 @@ absl::Status CheckLabels(const google::protobuf::Map<std::string, std::string>& 
   }
   for (const auto& [key, value] : labels) {
     if (key.empty() || key.size() > kMaxLabelKey || value.size() > kMaxLabelValue) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "label keys must have 1 to ", kMaxLabelKey, " bytes and values at most ",
-          kMaxLabelValue));
+      return absl::InvalidArgumentError(absl::StrCat("label keys must have 1 to ", kMaxLabelKey,
+                                                     " bytes and values at most ", kMaxLabelValue));
     }
   }
   return absl::OkStatus();
@@ -100,8 +99,8 @@ grpc::ServerUnaryReactor* BrowserPoolService::Acquire(grpc::CallbackServerContex
   options.holder = context->peer();
 
   auto call = UnaryCall::Create();
-  pool::Pool::WaitTicket ticket = pool_.Acquire(
-      std::move(options), [this, call, response](absl::StatusOr<pool::Grant> grant) {
+  pool::Pool::WaitTicket ticket =
+      pool_.Acquire(std::move(options), [this, call, response](absl::StatusOr<pool::Grant> grant) {
         bool delivered = call->TryFinish([&]() -> grpc::Status {
           if (!grant.ok()) return ToGrpcStatus(grant.status());
           response->set_lease_id(grant->lease.value());
@@ -141,20 +140,28 @@ grpc::ServerUnaryReactor* BrowserPoolService::Release(grpc::CallbackServerContex
   }
   pool::ReleaseMode mode;
   switch (request->mode()) {
-    case v1::RELEASE_MODE_RESET_UNSPECIFIED: mode = pool::ReleaseMode::kReset; break;
-    case v1::RELEASE_MODE_KEEP: mode = pool::ReleaseMode::kKeep; break;
-    case v1::RELEASE_MODE_RECYCLE: mode = pool::ReleaseMode::kRecycle; break;
+    case v1::RELEASE_MODE_RESET_UNSPECIFIED:
+      mode = pool::ReleaseMode::kReset;
+      break;
+    case v1::RELEASE_MODE_KEEP:
+      mode = pool::ReleaseMode::kKeep;
+      break;
+    case v1::RELEASE_MODE_RECYCLE:
+      mode = pool::ReleaseMode::kRecycle;
+      break;
     default:
-      return FinishNow(absl::InvalidArgumentError(
-          absl::StrCat("unknown release mode ", request->mode())));
+      return FinishNow(
+          absl::InvalidArgumentError(absl::StrCat("unknown release mode ", request->mode())));
   }
   return FinishNow(pool_.Release(pool::LeaseId(request->lease_id()), mode));
 }
 
 template <typename Response>
-grpc::ServerUnaryReactor* BrowserPoolService::RunCommand(
-    grpc::CallbackServerContext* context, const std::string& lease_id, std::string method,
-    nlohmann::json params, absl::Duration timeout, Response* response, Fill<Response> fill) {
+grpc::ServerUnaryReactor* BrowserPoolService::RunCommand(grpc::CallbackServerContext* context,
+                                                         const std::string& lease_id,
+                                                         std::string method, nlohmann::json params,
+                                                         absl::Duration timeout, Response* response,
+                                                         Fill<Response> fill) {
   if (lease_id.empty()) return FinishNow(absl::InvalidArgumentError("lease_id is empty"));
   absl::StatusOr<pool::LeaseUse> use = pool_.Use(pool::LeaseId(lease_id));
   if (!use.ok()) return FinishNow(use.status());
@@ -214,13 +221,13 @@ grpc::ServerUnaryReactor* BrowserPoolService::GetTitle(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* BrowserPoolService::GetUrl(grpc::CallbackServerContext* context,
                                                      const v1::GetUrlRequest* request,
                                                      v1::GetUrlResponse* response) {
-  return RunCommand<v1::GetUrlResponse>(
-      context, request->lease_id(), "url", nlohmann::json::object(),
-      options_.default_command_timeout, response,
-      [](const nlohmann::json& result, v1::GetUrlResponse* out) {
-        out->set_url(Text(result, "url"));
-        return absl::OkStatus();
-      });
+  return RunCommand<v1::GetUrlResponse>(context, request->lease_id(), "url",
+                                        nlohmann::json::object(), options_.default_command_timeout,
+                                        response,
+                                        [](const nlohmann::json& result, v1::GetUrlResponse* out) {
+                                          out->set_url(Text(result, "url"));
+                                          return absl::OkStatus();
+                                        });
 }
 
 grpc::ServerUnaryReactor* BrowserPoolService::GetContent(grpc::CallbackServerContext* context,
@@ -242,9 +249,9 @@ grpc::ServerUnaryReactor* BrowserPoolService::Evaluate(grpc::CallbackServerConte
     return FinishNow(absl::InvalidArgumentError("expression is empty"));
   }
   if (request->expression().size() > options_.max_script_bytes) {
-    return FinishNow(absl::InvalidArgumentError(absl::StrCat(
-        "expression has ", request->expression().size(), " bytes; the limit is ",
-        options_.max_script_bytes)));
+    return FinishNow(absl::InvalidArgumentError(
+        absl::StrCat("expression has ", request->expression().size(), " bytes; the limit is ",
+                     options_.max_script_bytes)));
   }
   nlohmann::json args = nlohmann::json::array();
   if (!request->args_json().empty()) {
@@ -289,9 +296,9 @@ grpc::ServerUnaryReactor* BrowserPoolService::Screenshot(grpc::CallbackServerCon
       });
 }
 
-grpc::ServerUnaryReactor* BrowserPoolService::GetPoolStatus(
-    grpc::CallbackServerContext* context, const v1::GetPoolStatusRequest* request,
-    v1::GetPoolStatusResponse* response) {
+grpc::ServerUnaryReactor* BrowserPoolService::GetPoolStatus(grpc::CallbackServerContext* context,
+                                                            const v1::GetPoolStatusRequest* request,
+                                                            v1::GetPoolStatusResponse* response) {
   pool::PoolStatus status = pool_.Status();
   response->set_starting(status.starting);
   response->set_idle(status.idle);

@@ -57,17 +57,16 @@ class BrowserPoolService final : public foxpool::v1::BrowserPool::CallbackServic
  private:
   // Turns a command's JSON result into the response, or an error.
   template <typename Response>
-  using Fill = absl::AnyInvocable<absl::Status(const nlohmann::json& result,
-                                               Response* response) &&>;
+  using Fill =
+      absl::AnyInvocable<absl::Status(const nlohmann::json& result, Response* response) &&>;
 
   // Runs `method` on the window of `lease_id` with a deadline from the call
   // and `timeout`, and fills `response` from its result.
   template <typename Response>
   grpc::ServerUnaryReactor* RunCommand(grpc::CallbackServerContext* context,
-                                       const std::string& lease_id,
-                                       std::string method, nlohmann::json params,
-                                       absl::Duration timeout, Response* response,
-                                       Fill<Response> fill);
+                                       const std::string& lease_id, std::string method,
+                                       nlohmann::json params, absl::Duration timeout,
+                                       Response* response, Fill<Response> fill);
 
   pool::Pool& pool_;
   const ServiceOptions options_;

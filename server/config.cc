@@ -23,7 +23,8 @@ ABSL_FLAG(absl::Duration, max_queue_wait, absl::Minutes(5),
 ABSL_FLAG(absl::Duration, idle_timeout, absl::Seconds(60),
           "A lease with no command or Renew for this long expires (callers may ask for less "
           "or more, up to --max-idle-timeout).");
-ABSL_FLAG(absl::Duration, max_idle_timeout, absl::Minutes(30), "Largest idle timeout a caller may ask for.");
+ABSL_FLAG(absl::Duration, max_idle_timeout, absl::Minutes(30),
+          "Largest idle timeout a caller may ask for.");
 ABSL_FLAG(absl::Duration, command_timeout, absl::Seconds(30),
           "Timeout of a command whose request sets none.");
 ABSL_FLAG(std::string, firefox, "/usr/bin/firefox-esr", "Firefox binary.");
@@ -87,7 +88,8 @@ absl::StatusOr<Config> ParseConfig(int argc, char** argv) {
   config.launcher.start_timeout = absl::GetFlag(FLAGS_start_timeout);
 
   int hub_port = absl::GetFlag(FLAGS_hub_port);
-  if (hub_port < 0 || hub_port > 65535) return absl::InvalidArgumentError("--hub_port must be 0..65535");
+  if (hub_port < 0 || hub_port > 65535)
+    return absl::InvalidArgumentError("--hub_port must be 0..65535");
   config.hub.port = static_cast<uint16_t>(hub_port);
   config.service.default_command_timeout = absl::GetFlag(FLAGS_command_timeout);
   return config;

@@ -19,8 +19,7 @@ namespace foxpool::server {
 // reference is dropped in OnDone, the callbacks' when they run. Whoever wins
 // TryFinish writes the response and finishes; everyone else leaves the
 // response alone (after OnDone it is gone). Thread-safe.
-class UnaryCall : public grpc::ServerUnaryReactor,
-                  public std::enable_shared_from_this<UnaryCall> {
+class UnaryCall : public grpc::ServerUnaryReactor, public std::enable_shared_from_this<UnaryCall> {
  public:
   static std::shared_ptr<UnaryCall> Create();
 

@@ -112,9 +112,10 @@ TEST_F(BrowserPoolTest, EvaluateReturnsJsonFromThePageRealm) {
             nlohmann::json::parse(R"({"a":[1,"two",null],"b":{"c":true}})"));
 
   std::string json;
-  ASSERT_TRUE(lease.Evaluate("async (a, b) => { await new Promise(r => setTimeout(r, 20));"
-                             " return {sum: a.n + b}; }",
-                             &json, R"([{"n": 40}, 2])")
+  ASSERT_TRUE(lease
+                  .Evaluate("async (a, b) => { await new Promise(r => setTimeout(r, 20));"
+                            " return {sum: a.n + b}; }",
+                            &json, R"([{"n": 40}, 2])")
                   .ok());
   EXPECT_EQ(nlohmann::json::parse(json), nlohmann::json::parse(R"({"sum":42})"));
   ASSERT_TRUE(lease.Evaluate("(s) => s.toUpperCase()", &json, R"(["fox"])").ok());
@@ -129,8 +130,7 @@ TEST_F(BrowserPoolTest, EvaluateErrorsCarryTheJavaScriptMessage) {
   EXPECT_EQ(thrown.error_code(), grpc::StatusCode::UNKNOWN);
   EXPECT_THAT(thrown.error_message(), HasSubstr("TypeError: boom at line 1"));
 
-  grpc::Status rejected =
-      lease.Evaluate("async () => { throw new Error('async nope'); }", nullptr);
+  grpc::Status rejected = lease.Evaluate("async () => { throw new Error('async nope'); }", nullptr);
   EXPECT_EQ(rejected.error_code(), grpc::StatusCode::UNKNOWN);
   EXPECT_THAT(rejected.error_message(), HasSubstr("async nope"));
 
@@ -258,8 +258,7 @@ TEST_F(BrowserPoolTest, BadRequestsGetClearErrors) {
   Lease lease(stub());
   ASSERT_TRUE(lease.status().ok());
   EXPECT_EQ(lease.Navigate("file:///etc/passwd").error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_EQ(lease.Navigate("javascript:alert(1)").error_code(),
-            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(lease.Navigate("javascript:alert(1)").error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(lease.Navigate("").error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(lease.Evaluate("", nullptr).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 
@@ -267,8 +266,7 @@ TEST_F(BrowserPoolTest, BadRequestsGetClearErrors) {
   uint16_t closed_port;
   {
     boost::asio::io_context io;
-    boost::asio::ip::tcp::acceptor probe(
-        io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+    boost::asio::ip::tcp::acceptor probe(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
     closed_port = probe.local_endpoint().port();
   }
   std::string refused_url = "http://127.0.0.1:" + std::to_string(closed_port) + "/";

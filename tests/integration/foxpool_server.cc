@@ -113,8 +113,8 @@ absl::Status FoxpoolServer::Start(absl::Duration timeout) {
       },
       absl::Seconds(20));
   if (!bound) return absl::DeadlineExceededError("foxpoold did not write its port");
-  auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
-                                     grpc::InsecureChannelCredentials());
+  auto channel =
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
   stub_ = v1::BrowserPool::NewStub(channel);
   if (!WaitForIdle(pool_size_, timeout)) {
     return absl::DeadlineExceededError("the pool did not become idle");

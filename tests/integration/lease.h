@@ -13,8 +13,7 @@ namespace foxpool::testing {
 // failed assertion does not leave the shared pool short of a window.
 class Lease {
  public:
-  explicit Lease(v1::BrowserPool::Stub& stub, v1::AcquireRequest request = {})
-      : stub_(stub) {
+  explicit Lease(v1::BrowserPool::Stub& stub, v1::AcquireRequest request = {}) : stub_(stub) {
     auto context = Deadline(absl::Seconds(30));
     status_ = stub_.Acquire(context.get(), request, &response_);
   }

@@ -6,8 +6,8 @@
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <set>
+#include <sstream>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -68,8 +68,8 @@ TEST(LifecycleTest, AKilledFirefoxIsReplacedAndItsHolderToldWhy) {
   ASSERT_TRUE(WaitUntil([&] { return !Alive(victim); }, absl::Seconds(10)));
 
   // Exactly one of the two leases lost its window; its holder hears ABORTED.
-  ASSERT_TRUE(WaitUntil([&] { return server.Status().windows_failed_total() == 1; },
-                        absl::Seconds(10)));
+  ASSERT_TRUE(
+      WaitUntil([&] { return server.Status().windows_failed_total() == 1; }, absl::Seconds(10)));
   grpc::Status first = a.Evaluate("1", nullptr);
   grpc::Status second = b.Evaluate("1", nullptr);
   ASSERT_NE(first.ok(), second.ok()) << first.error_message() << " / " << second.error_message();
@@ -141,16 +141,16 @@ TEST(LifecycleTest, ABrokenFirefoxBinaryIsRetriedWithoutLeaks) {
   FoxpoolServer server(1, {"--firefox=/bin/false", "--start_timeout=5s"});
   // Start() waits for idle windows, which never come: expect its timeout.
   EXPECT_FALSE(server.Start(absl::Seconds(3)).ok());
-  ASSERT_TRUE(WaitUntil([&] { return server.Status().windows_failed_total() >= 2; },
-                        absl::Seconds(20)));
+  ASSERT_TRUE(
+      WaitUntil([&] { return server.Status().windows_failed_total() >= 2; }, absl::Seconds(20)));
   EXPECT_EQ(server.Status().idle(), 0);
   // An Acquire neither hangs nor succeeds.
   v1::AcquireRequest request;
   request.mutable_max_wait()->set_nanos(100'000'000);
   v1::AcquireResponse response;
   grpc::Status status = server.stub().Acquire(Deadline().get(), request, &response);
-  EXPECT_THAT(status.error_code(), AnyOf(grpc::StatusCode::DEADLINE_EXCEEDED,
-                                         grpc::StatusCode::RESOURCE_EXHAUSTED));
+  EXPECT_THAT(status.error_code(),
+              AnyOf(grpc::StatusCode::DEADLINE_EXCEEDED, grpc::StatusCode::RESOURCE_EXHAUSTED));
   std::optional<std::string> exit = server.Stop(SIGTERM, absl::Seconds(30));
   ASSERT_TRUE(exit.has_value());
   EXPECT_EQ(*exit, "exit code 0");

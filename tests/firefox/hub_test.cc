@@ -1,0 +1,313 @@
+// The hub with real WebSocket clients: those that prove a session drive it;
+// those that do not (a web page guessing at ws://127.0.0.1:PORT) get nothing.
+
+#include "firefox/hub.h"
+
+#include <chrono>
+#include <thread>
+#include <vector>
+
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "boost/asio/executor_work_guard.hpp"
+#include "boost/beast/core.hpp"
+#include "boost/beast/websocket.hpp"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace foxpool::firefox {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+using tcp = asio::ip::tcp;
+using ::testing::HasSubstr;
+
+constexpr char kSecret[] = "0123456789abcdef0123456789abcdef";
+
+// A synchronous WebSocket client with a receive timeout, so that a broken
+// hub fails the test instead of hanging it.
+class Client {
+ public:
+  explicit Client(uint16_t port) : ws_(io_) {
+    ws_.next_layer().connect({asio::ip::make_address("127.0.0.1"), port});
+    timeval timeout{5, 0};
+    setsockopt(ws_.next_layer().native_handle(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    ws_.handshake("127.0.0.1", "/");
+  }
+
+  void Send(const std::string& text) { ws_.write(asio::buffer(text)); }
+
+  // The next text frame, or an empty optional when the hub closed the
+  // connection (or nothing came within the timeout).
+  std::optional<nlohmann::json> Read() {
+    beast::flat_buffer buffer;
+    beast::error_code ec;
+    ws_.read(buffer, ec);
+    if (ec) {
+      closed_by_peer_ = ec == websocket::error::closed;
+      return std::nullopt;
+    }
+    return nlohmann::json::parse(beast::buffers_to_string(buffer.data()));
+  }
+
+  bool Hello(const std::string& session, const std::string& secret) {
+    Send(nlohmann::json{{"type", "hello"}, {"session", session}, {"secret", secret}}.dump());
+    std::optional<nlohmann::json> reply = Read();
+    return reply.has_value() && (*reply)["type"] == "welcome";
+  }
+
+  void Close() {
+    beast::error_code ec;
+    ws_.close(websocket::close_code::normal, ec);
+  }
+
+  bool closed_by_peer() const { return closed_by_peer_; }
+
+ private:
+  asio::io_context io_;
+  websocket::stream<tcp::socket> ws_;
+  bool closed_by_peer_ = false;
+};
+
+// Waits for a Channel::Call's completion.
+struct CallResult {
+  absl::Notification done;
+  absl::StatusOr<nlohmann::json> result = absl::UnknownError("not done");
+  Channel::Done Callback() {
+    return [this](absl::StatusOr<nlohmann::json> r) {
+      result = std::move(r);
+      done.Notify();
+    };
+  }
+  bool Wait(absl::Duration timeout = absl::Seconds(5)) {
+    return done.WaitForNotificationWithTimeout(timeout);
+  }
+};
+
+class HubTest : public ::testing::Test {
+ protected:
+  void SetUp() override { StartHub(HubOptions{}); }
+
+  void StartHub(HubOptions options) {
+    hub_ = std::make_unique<Hub>(io_, options);
+    ASSERT_TRUE(hub_->Listen().ok());
+    for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { io_.run(); });
+    channel_ = hub_->Expect(session_, kSecret);
+    channel_->SetListener([this](bool connected) {
+      absl::MutexLock lock(&mu_);
+      transitions_.push_back(connected);
+    });
+  }
+
+  void TearDown() override {
+    hub_->Stop();
+    work_.reset();
+    io_.stop();
+    for (auto& t : threads_) t.join();
+  }
+
+  // Waits until the listener has seen `count` transitions; returns them.
+  std::vector<bool> Transitions(size_t count) {
+    absl::MutexLock lock(&mu_);
+    auto enough = [&] { return transitions_.size() >= count; };
+    mu_.AwaitWithTimeout(absl::Condition(&enough), absl::Seconds(5));
+    return transitions_;
+  }
+
+  asio::io_context io_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_ = asio::make_work_guard(io_);
+  std::vector<std::thread> threads_;
+  std::unique_ptr<Hub> hub_;
+  SessionId session_{"session-1"};
+  std::shared_ptr<Channel> channel_;
+  absl::Mutex mu_;
+  std::vector<bool> transitions_ ABSL_GUARDED_BY(mu_);
+};
+
+TEST_F(HubTest, AnAuthenticatedClientReceivesCommandsAndAnswersThem) {
+  Client client(hub_->port());
+  ASSERT_TRUE(client.Hello(session_.value(), kSecret));
+  EXPECT_EQ(Transitions(1), std::vector<bool>{true});
+
+  CallResult ok;
+  channel_->Call("ping", {{"x", 1}}, absl::Now() + absl::Seconds(5), ok.Callback());
+  std::optional<nlohmann::json> command = client.Read();
+  ASSERT_TRUE(command.has_value());
+  EXPECT_EQ((*command)["method"], "ping");
+  EXPECT_EQ((*command)["params"]["x"], 1);
+  client.Send(
+      nlohmann::json{{"id", (*command)["id"]}, {"ok", true}, {"result", {{"pong", true}}}}.dump());
+  ASSERT_TRUE(ok.Wait());
+  ASSERT_TRUE(ok.result.ok()) << ok.result.status();
+  EXPECT_EQ((*ok.result)["pong"], true);
+
+  CallResult failed;
+  channel_->Call("evaluate", nlohmann::json::object(), absl::Now() + absl::Seconds(5),
+                 failed.Callback());
+  command = client.Read();
+  ASSERT_TRUE(command.has_value());
+  client.Send(nlohmann::json{{"id", (*command)["id"]},
+                             {"ok", false},
+                             {"error", {{"code", "INVALID_ARGUMENT"}, {"message", "bad"}}}}
+                  .dump());
+  ASSERT_TRUE(failed.Wait());
+  EXPECT_EQ(failed.result.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(failed.result.status().message(), "bad");
+  EXPECT_EQ(hub_->refused_total(), 0);
+}
+
+TEST_F(HubTest, ClientsThatCannotProveTheSessionAreRefusedAndHearNothing) {
+  struct Attempt {
+    const char* what;
+    std::string first_frame;
+  };
+  std::vector<Attempt> attempts = {
+      {"wrong secret",
+       nlohmann::json{{"type", "hello"}, {"session", session_.value()}, {"secret", "guess"}}
+           .dump()},
+      {"secret prefix", nlohmann::json{{"type", "hello"},
+                                       {"session", session_.value()},
+                                       {"secret", std::string(kSecret).substr(0, 31)}}
+                            .dump()},
+      {"unknown session",
+       nlohmann::json{{"type", "hello"}, {"session", "other"}, {"secret", kSecret}}.dump()},
+      {"not JSON", "hello?"},
+      {"a command first", nlohmann::json{{"id", 1}, {"ok", true}, {"result", nullptr}}.dump()},
+  };
+  int refused = 0;
+  for (const Attempt& attempt : attempts) {
+    SCOPED_TRACE(attempt.what);
+    Client intruder(hub_->port());
+    intruder.Send(attempt.first_frame);
+    // Whatever is pending on the channel never reaches the intruder.
+    CallResult call;
+    channel_->Call("ping", nlohmann::json::object(), absl::Now() + absl::Seconds(5),
+                   call.Callback());
+    EXPECT_EQ(intruder.Read(), std::nullopt);
+    EXPECT_TRUE(intruder.closed_by_peer());
+    ASSERT_TRUE(call.Wait());
+    EXPECT_EQ(call.result.status().code(), absl::StatusCode::kAborted);
+    EXPECT_THAT(call.result.status().message(), HasSubstr("not connected"));
+    EXPECT_EQ(hub_->refused_total(), ++refused);
+  }
+}
+
+TEST_F(HubTest, ASecondConnectionForALiveSessionIsRefused) {
+  Client owner(hub_->port());
+  ASSERT_TRUE(owner.Hello(session_.value(), kSecret));
+  Client second(hub_->port());
+  EXPECT_FALSE(second.Hello(session_.value(), kSecret));
+  EXPECT_TRUE(second.closed_by_peer());
+  EXPECT_EQ(hub_->refused_total(), 1);
+
+  CallResult call;
+  channel_->Call("ping", nlohmann::json::object(), absl::Now() + absl::Seconds(5), call.Callback());
+  std::optional<nlohmann::json> command = owner.Read();
+  ASSERT_TRUE(command.has_value());
+  owner.Send(nlohmann::json{{"id", (*command)["id"]}, {"ok", true}, {"result", 7}}.dump());
+  ASSERT_TRUE(call.Wait());
+  EXPECT_EQ(*call.result, 7);
+}
+
+TEST_F(HubTest, ACallWithoutAnAnswerFailsAtItsDeadline) {
+  Client client(hub_->port());
+  ASSERT_TRUE(client.Hello(session_.value(), kSecret));
+  CallResult call;
+  absl::Time start = absl::Now();
+  channel_->Call("ping", nlohmann::json::object(), start + absl::Milliseconds(200),
+                 call.Callback());
+  std::optional<nlohmann::json> command = client.Read();
+  ASSERT_TRUE(command.has_value());
+  ASSERT_TRUE(call.Wait());
+  EXPECT_EQ(call.result.status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(200));
+  // A late answer is dropped, and the channel still works.
+  client.Send(nlohmann::json{{"id", (*command)["id"]}, {"ok", true}, {"result", 1}}.dump());
+  CallResult next;
+  channel_->Call("ping", nlohmann::json::object(), absl::Now() + absl::Seconds(5), next.Callback());
+  command = client.Read();
+  ASSERT_TRUE(command.has_value());
+  client.Send(nlohmann::json{{"id", (*command)["id"]}, {"ok", true}, {"result", 2}}.dump());
+  ASSERT_TRUE(next.Wait());
+  EXPECT_EQ(*next.result, 2);
+}
+
+TEST_F(HubTest, ALostConnectionFailsPendingCallsAtOnceAndTheSessionMayReconnect) {
+  {
+    Client client(hub_->port());
+    ASSERT_TRUE(client.Hello(session_.value(), kSecret));
+    CallResult call;
+    absl::Time start = absl::Now();
+    channel_->Call("ping", nlohmann::json::object(), start + absl::Seconds(30), call.Callback());
+    ASSERT_TRUE(client.Read().has_value());
+    client.Close();
+    ASSERT_TRUE(call.Wait());
+    EXPECT_EQ(call.result.status().code(), absl::StatusCode::kAborted);
+    EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+  }
+  EXPECT_EQ(Transitions(2), (std::vector<bool>{true, false}));
+
+  Client again(hub_->port());
+  ASSERT_TRUE(again.Hello(session_.value(), kSecret));
+  EXPECT_EQ(Transitions(3), (std::vector<bool>{true, false, true}));
+  CallResult call;
+  channel_->Call("ping", nlohmann::json::object(), absl::Now() + absl::Seconds(5), call.Callback());
+  std::optional<nlohmann::json> command = again.Read();
+  ASSERT_TRUE(command.has_value());
+  again.Send(nlohmann::json{{"id", (*command)["id"]}, {"ok", true}, {"result", "back"}}.dump());
+  ASSERT_TRUE(call.Wait());
+  EXPECT_EQ(*call.result, "back");
+}
+
+TEST_F(HubTest, ForgetClosesTheConnectionAndFailsPendingCallsWithTheReason) {
+  Client client(hub_->port());
+  ASSERT_TRUE(client.Hello(session_.value(), kSecret));
+  CallResult call;
+  channel_->Call("ping", nlohmann::json::object(), absl::Now() + absl::Seconds(30),
+                 call.Callback());
+  ASSERT_TRUE(client.Read().has_value());
+  hub_->Forget(session_, absl::AbortedError("Firefox killed by signal 9 (SIGKILL)"));
+  ASSERT_TRUE(call.Wait());
+  EXPECT_EQ(call.result.status().code(), absl::StatusCode::kAborted);
+  EXPECT_THAT(call.result.status().message(), HasSubstr("SIGKILL"));
+  EXPECT_EQ(client.Read(), std::nullopt);
+  EXPECT_TRUE(client.closed_by_peer());
+  // A forgotten session cannot come back.
+  Client again(hub_->port());
+  EXPECT_FALSE(again.Hello(session_.value(), kSecret));
+}
+
+TEST_F(HubTest, VerifySecretAcceptsOnlyTheExactSecret) {
+  EXPECT_TRUE(channel_->VerifySecret(kSecret));
+  EXPECT_FALSE(channel_->VerifySecret(""));
+  EXPECT_FALSE(channel_->VerifySecret(std::string(kSecret).substr(0, 31)));
+  EXPECT_FALSE(channel_->VerifySecret(std::string(kSecret) + "0"));
+  std::string flipped = kSecret;
+  flipped[31] = 'e';
+  EXPECT_FALSE(channel_->VerifySecret(flipped));
+}
+
+TEST(HubTimeoutTest, AClientThatSaysNothingIsDropped) {
+  asio::io_context io;
+  auto work = asio::make_work_guard(io);
+  std::thread thread([&] { io.run(); });
+  {
+    Hub hub(io, HubOptions{.hello_timeout = absl::Milliseconds(200)});
+    ASSERT_TRUE(hub.Listen().ok());
+    Client silent(hub.port());
+    absl::Time start = absl::Now();
+    EXPECT_EQ(silent.Read(), std::nullopt);
+    EXPECT_TRUE(silent.closed_by_peer());
+    EXPECT_LT(absl::Now() - start, absl::Seconds(3));
+    EXPECT_EQ(hub.refused_total(), 1);
+    hub.Stop();
+    work.reset();
+    io.stop();
+    thread.join();
+  }
+}
+
+}  // namespace
+}  // namespace foxpool::firefox
