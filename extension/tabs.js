@@ -3,6 +3,7 @@ import { failedPrecondition, unavailable, withTimeout } from "./errors.js";
 
 // Names of the network errors a caller is most likely to meet; Firefox
 // reports them as bare numbers ("Error code 2152398861").
+const NS_BINDING_ABORTED = 0x804b0002;
 const NETWORK_ERRORS = new Map([
   [0x804b000d, "NS_ERROR_CONNECTION_REFUSED"],
   [0x804b000e, "NS_ERROR_NET_TIMEOUT"],
@@ -39,6 +40,9 @@ export function loadTab(tabId, start, ms, what) {
     };
     const onError = (details) => {
       if (details.tabId !== tabId || details.frameId !== 0) return;
+      // A load replaced by another (a process switch, a redirect) reports
+      // NS_BINDING_ABORTED before the replacement completes: keep waiting.
+      if ((details.error ?? "").includes(String(NS_BINDING_ABORTED))) return;
       reject(unavailable(`navigation to ${details.url} failed: ${describeNetworkError(details.error)}`));
     };
     browser.webNavigation.onCompleted.addListener(onCompleted);

@@ -14,10 +14,16 @@ async function evaluateInPage(source, args) {
   try {
     let compiled;
     try {
-      compiled = (0, eval)(`(${source}\n)`);
+      try {
+        compiled = (0, eval)(`(${source}\n)`);
+      } catch (e) {
+        if (!(e instanceof SyntaxError)) throw e;
+        compiled = (0, eval)(source);
+      }
     } catch (e) {
-      if (!(e instanceof SyntaxError)) throw e;
-      compiled = (0, eval)(source);
+      // eval itself refused: the page's Content-Security-Policy forbids it.
+      if (e instanceof EvalError) return { ok: false, blocked: true, message: e.message };
+      throw e;
     }
     value = typeof compiled === "function" ? await compiled(...args) : await compiled;
   } catch (e) {
@@ -65,6 +71,12 @@ async function evaluate(params) {
   if (outcome.ok) return { json: outcome.json };
   if (outcome.serialize) {
     throw invalidArgument(`the result cannot be expressed as JSON: ${outcome.message}`);
+  }
+  if (outcome.blocked) {
+    throw new CommandError(
+      "FAILED_PRECONDITION",
+      `the page's Content-Security-Policy forbids evaluating scripts: ${outcome.message}`,
+    );
   }
   if (outcome.syntax) throw invalidArgument(`${outcome.name}: ${outcome.message}`);
   throw new CommandError("UNKNOWN", `${outcome.name}: ${outcome.message}`);

@@ -32,6 +32,9 @@ class BrowserPoolTest : public ::testing::Test {
                                          "<body style='margin:0;background:#f00'></body>"});
     http_->Add("/cookie.html", Page{.body = "<!doctype html><title>cookie</title>",
                                     .headers = {{"Set-Cookie", "from_http=1; Path=/"}}});
+    http_->Add("/csp.html",
+               Page{.body = "<!doctype html><title>strict</title>",
+                    .headers = {{"Content-Security-Policy", "script-src 'self'"}}});
     http_->Start();
     server_ = new FoxpoolServer(/*pool_size=*/2);
     absl::Status started = server_->Start();
@@ -97,6 +100,12 @@ TEST_F(BrowserPoolTest, NavigateThenReadTitleUrlAndContent) {
   ASSERT_TRUE(stub().GetContent(Deadline().get(), content_request, &content).ok());
   EXPECT_THAT(content.html(), HasSubstr("<!DOCTYPE html>"));
   EXPECT_THAT(content.html(), HasSubstr("<h1 id=\"greeting\">hi</h1>"));
+
+  // From one page to the next (not only from about:blank).
+  ASSERT_TRUE(lease.Navigate(http_->Url("/red.html"), &navigated).ok());
+  EXPECT_EQ(navigated.title(), "red");
+  ASSERT_TRUE(lease.Navigate(http_->Url("/title.html"), &navigated).ok());
+  EXPECT_EQ(navigated.title(), "Hello foxpool");
 }
 
 TEST_F(BrowserPoolTest, EvaluateReturnsJsonFromThePageRealm) {
@@ -144,7 +153,14 @@ TEST_F(BrowserPoolTest, EvaluateErrorsCarryTheJavaScriptMessage) {
   grpc::Status bad_args = lease.Evaluate("(a) => a", nullptr, "{not json");
   EXPECT_EQ(bad_args.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 
+  // A page whose Content-Security-Policy forbids eval says so.
+  ASSERT_TRUE(lease.Navigate(http_->Url("/csp.html")).ok());
+  grpc::Status blocked = lease.Evaluate("1 + 1", nullptr);
+  EXPECT_EQ(blocked.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(blocked.error_message(), HasSubstr("Content-Security-Policy"));
+
   // The window still works after all that.
+  ASSERT_TRUE(lease.Navigate(http_->Url("/title.html")).ok());
   EXPECT_EQ(lease.Eval("2 * 21"), "42");
 }
 
