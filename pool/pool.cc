@@ -207,8 +207,7 @@ void Pool::CheckWaiter(WaitTicket ticket) {
   Deferred later;
   {
     absl::MutexLock lock(&mu_);
-    auto it = std::find_if(waiters_.begin(), waiters_.end(),
-                           [&](const Waiter& w) { return w.ticket == ticket; });
+    auto it = FindWaiterLocked(ticket);
     if (it == waiters_.end()) return;
     absl::Time now = scheduler_.Now();
     if (now < it->options.deadline) {
@@ -224,12 +223,16 @@ void Pool::CheckWaiter(WaitTicket ticket) {
   RunAll(later);
 }
 
+std::list<Pool::Waiter>::iterator Pool::FindWaiterLocked(WaitTicket ticket) {
+  return std::find_if(waiters_.begin(), waiters_.end(),
+                      [&](const Waiter& w) { return w.ticket == ticket; });
+}
+
 bool Pool::CancelWait(WaitTicket ticket) {
   Deferred later;
   {
     absl::MutexLock lock(&mu_);
-    auto it = std::find_if(waiters_.begin(), waiters_.end(),
-                           [&](const Waiter& w) { return w.ticket == ticket; });
+    auto it = FindWaiterLocked(ticket);
     if (it == waiters_.end()) return false;
     later.push_back([done = std::move(it->done)]() mutable {
       std::move(done)(absl::CancelledError("the caller stopped waiting"));

@@ -206,6 +206,10 @@ class Pool {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RemoveWindowLocked(WindowId id, bool replace, Deferred& later)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The waiter with `ticket`, or waiters_.end(). The queue is short (it is
+  // bounded by max_queue), so a scan is cheaper than an index.
+  std::list<Waiter>::iterator FindWaiterLocked(WaitTicket ticket)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void CheckWaiter(WaitTicket ticket);
   void CheckLeaseExpiry(LeaseId lease);
   void EndUse(const LeaseId& lease);
