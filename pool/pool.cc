@@ -149,9 +149,11 @@ Grant Pool::LeaseLocked(WindowId id, Slot& slot, const AcquireOptions& options,
                         absl::Time enqueued) {
   absl::Time now = scheduler_.Now();
   LeaseId lease = LeaseId::Random();
+  // At least 1 ms, at most the maximum (which wins if configured lower).
   absl::Duration idle_timeout =
-      std::clamp(options.idle_timeout.value_or(options_.default_idle_timeout),
-                 absl::Milliseconds(1), options_.max_idle_timeout);
+      std::min(std::max(options.idle_timeout.value_or(options_.default_idle_timeout),
+                        absl::Milliseconds(1)),
+               options_.max_idle_timeout);
   slot.state = State::kLeased;
   slot.lease = lease;
   slot.leased_at = now;
@@ -443,8 +445,14 @@ void Pool::Shutdown() {
     absl::MutexLock lock(&mu_);
     if (shut_down_) return;
     shut_down_ = true;
+    absl::Status why = absl::UnavailableError("the server shut down");
     for (const auto& [lease, id] : leases_) {
-      ended_.Remember(lease, absl::UnavailableError("the server shut down"));
+      ended_.Remember(lease, why);
+      if (observer_ != nullptr) {
+        later.push_back([this, lease = lease, id = id, why] {
+          observer_->OnLeaseEnded(lease, id, why);
+        });
+      }
     }
     leases_.clear();
     idle_.clear();

@@ -29,7 +29,8 @@ class Window {
                     CallDone done) = 0;
 
   // Returns the window to the state of a fresh browser (one blank tab, no
-  // cookies or site data) and verifies it. `done` is called exactly once.
+  // cookies or site data) and verifies it. `done` is called exactly once, by
+  // `deadline` at the latest (the pool sets no timer of its own for it).
   virtual void Reset(absl::Time deadline, ResetDone done) = 0;
 
   // Stops the browser and releases everything it holds (processes, profile).

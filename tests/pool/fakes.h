@@ -1,241 +1,156 @@
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/functional/any_invocable.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "pool/pool.h"
+#include "absl/time/time.h"
+#include "pool/ids.h"
 #include "pool/scheduler.h"
 #include "pool/window.h"
 
+// Test doubles for the pool's seams: a manual clock, a window the test
+// drives by hand and a factory that starts such windows when the test says.
+// All three are thread-safe and never call back into the code under test
+// while holding their own lock, as the real implementations promise.
 namespace foxpool::pool::testing {
 
-// A manual clock: timers run only when the test advances time, in due order.
-class FakeScheduler : public Scheduler {
+// A Scheduler whose clock moves only when the test calls Advance. Timers run
+// on the thread that calls Advance, never inside RunAfter.
+class FakeScheduler final : public Scheduler {
  public:
-  absl::Time Now() override {
-    absl::MutexLock lock(&mu_);
-    return now_;
-  }
+  // The clock starts far from the Unix epoch so that a stray zero time shows.
+  explicit FakeScheduler(absl::Time start = absl::FromUnixSeconds(1'700'000'000));
 
-  void RunAfter(absl::Duration delay, absl::AnyInvocable<void()> fn) override {
-    absl::MutexLock lock(&mu_);
-    timers_.emplace(std::make_pair(now_ + delay, next_++), std::move(fn));
-  }
+  absl::Time Now() override;
+  // A negative delay is due at once (on the next Advance, even by zero).
+  void RunAfter(absl::Duration delay, absl::AnyInvocable<void()> fn) override;
 
-  // Moves the clock forward, running every timer that falls due (including
-  // timers those timers set), each with the clock at its due time.
-  void Advance(absl::Duration by) {
-    absl::Time until;
-    {
-      absl::MutexLock lock(&mu_);
-      until = now_ + by;
-    }
-    for (;;) {
-      absl::AnyInvocable<void()> fn;
-      {
-        absl::MutexLock lock(&mu_);
-        if (timers_.empty() || timers_.begin()->first.first > until) {
-          now_ = until;
-          return;
-        }
-        auto it = timers_.begin();
-        now_ = std::max(now_, it->first.first);
-        fn = std::move(it->second);
-        timers_.erase(it);
-      }
-      fn();
-    }
-  }
+  // Moves the clock forward by `by` and runs every timer that falls due, in
+  // due order (ties in the order they were set), including timers that those
+  // callbacks set if they too fall due. While a timer runs, Now() reads its
+  // due time; afterwards it reads the old time plus `by`.
+  void Advance(absl::Duration by);
 
-  size_t pending() {
-    absl::MutexLock lock(&mu_);
-    return timers_.size();
-  }
+  size_t pending_timers() const;
+  // Due time of the earliest pending timer.
+  std::optional<absl::Time> next_due() const;
 
  private:
-  absl::Mutex mu_;
-  absl::Time now_ ABSL_GUARDED_BY(mu_) = absl::FromUnixSeconds(1'000'000);
-  uint64_t next_ ABSL_GUARDED_BY(mu_) = 0;
-  std::map<std::pair<absl::Time, uint64_t>, absl::AnyInvocable<void()>> timers_
-      ABSL_GUARDED_BY(mu_);
+  // Keyed by (due, sequence) so that equal due times keep their set order.
+  using TimerKey = std::pair<absl::Time, uint64_t>;
+
+  mutable absl::Mutex mu_;
+  absl::Time now_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_sequence_ ABSL_GUARDED_BY(mu_) = 0;
+  std::map<TimerKey, absl::AnyInvocable<void()>> timers_ ABSL_GUARDED_BY(mu_);
 };
 
-// A window whose resets the test completes by hand (or at once, when
-// `auto_reset` is set).
-class FakeWindow : public Window {
+// A Window that records what the pool asks of it. Resets either complete
+// inside Reset with a configured status, or are held until the test calls
+// CompleteReset, so that a test can look at a window while it resets.
+// Calls are recorded and held until CompleteCall; Close fails held calls.
+class FakeWindow final : public Window {
  public:
-  explicit FakeWindow(WindowId id) : id_(id) {}
+  struct RecordedCall {
+    std::string method;
+    std::string params_json;
+    absl::Time deadline;
+  };
+
+  explicit FakeWindow(WindowId id, bool hold_resets = false);
 
   void Call(std::string method, std::string params_json, absl::Time deadline,
-            CallDone done) override {
-    absl::MutexLock lock(&mu_);
-    calls_.push_back(method);
-    pending_calls_.push_back(std::move(done));
-  }
+            CallDone done) override;
+  void Reset(absl::Time deadline, ResetDone done) override;
+  void Close() override;
 
-  void Reset(absl::Time deadline, ResetDone done) override {
-    ResetDone now;
-    {
-      absl::MutexLock lock(&mu_);
-      ++resets_;
-      if (auto_reset_) {
-        now = std::move(done);
-      } else {
-        pending_resets_.push_back(std::move(done));
-      }
-    }
-    if (now) std::move(now)(reset_result_);
-  }
-
-  void Close() override {
-    absl::MutexLock lock(&mu_);
-    ++closes_;
-  }
-
-  // Completes the oldest pending reset with `status`.
-  void CompleteReset(absl::Status status = absl::OkStatus()) {
-    ResetDone done;
-    {
-      absl::MutexLock lock(&mu_);
-      done = std::move(pending_resets_.front());
-      pending_resets_.erase(pending_resets_.begin());
-    }
-    std::move(done)(status);
-  }
-
-  void set_auto_reset(bool on, absl::Status result = absl::OkStatus()) {
-    absl::MutexLock lock(&mu_);
-    auto_reset_ = on;
-    reset_result_ = result;
-  }
+  // Resets from now on complete at once with `status`.
+  void CompleteResetsWith(absl::Status status);
+  // Resets from now on wait for CompleteReset.
+  void HoldResets();
+  // Completes the oldest held reset with `status`; false if none is held.
+  bool CompleteReset(absl::Status status = absl::OkStatus());
+  // Answers the oldest held call; false if none is held.
+  bool CompleteCall(absl::StatusOr<std::string> result);
 
   WindowId id() const { return id_; }
-  int resets() {
-    absl::MutexLock lock(&mu_);
-    return resets_;
-  }
-  int closes() {
-    absl::MutexLock lock(&mu_);
-    return closes_;
-  }
-  std::vector<std::string> calls() {
-    absl::MutexLock lock(&mu_);
-    return calls_;
-  }
+  int reset_count() const;
+  int held_resets() const;
+  // The deadline of every Reset, in call order.
+  std::vector<absl::Time> reset_deadlines() const;
+  std::vector<RecordedCall> calls() const;
+  bool closed() const;
+  int close_count() const;
 
  private:
   const WindowId id_;
-  absl::Mutex mu_;
-  bool auto_reset_ ABSL_GUARDED_BY(mu_) = true;
-  absl::Status reset_result_ ABSL_GUARDED_BY(mu_);
-  int resets_ ABSL_GUARDED_BY(mu_) = 0;
-  int closes_ ABSL_GUARDED_BY(mu_) = 0;
-  std::vector<std::string> calls_ ABSL_GUARDED_BY(mu_);
-  std::vector<CallDone> pending_calls_ ABSL_GUARDED_BY(mu_);
-  std::vector<ResetDone> pending_resets_ ABSL_GUARDED_BY(mu_);
+  mutable absl::Mutex mu_;
+  bool hold_resets_ ABSL_GUARDED_BY(mu_);
+  absl::Status reset_status_ ABSL_GUARDED_BY(mu_);
+  std::vector<absl::Time> reset_deadlines_ ABSL_GUARDED_BY(mu_);
+  std::vector<ResetDone> held_resets_ ABSL_GUARDED_BY(mu_);
+  std::vector<RecordedCall> calls_ ABSL_GUARDED_BY(mu_);
+  std::vector<CallDone> held_calls_ ABSL_GUARDED_BY(mu_);
+  int close_count_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
-// Records every Start; starts complete at once (auto mode) or when the test
-// says so. Keeps every window it made, by id.
-class FakeWindowFactory : public WindowFactory {
+// A WindowFactory that records every Start, numbered from 0 in call order.
+// By default the test completes each start (CompleteStart, FailStart); in
+// auto-start mode Start answers at once with a new FakeWindow. Every window
+// it made stays reachable by id, also after the pool has closed it.
+class FakeWindowFactory final : public WindowFactory {
  public:
-  void Start(WindowId id, StartDone ready, DiedCallback died) override {
-    bool complete_now;
-    {
-      absl::MutexLock lock(&mu_);
-      starts_.push_back(Pending{id, std::move(ready)});
-      died_[id.value()] = std::move(died);
-      complete_now = auto_start_;
-    }
-    if (complete_now) CompleteStart(id);
-  }
+  void Start(WindowId id, StartDone ready, DiedCallback died) override;
 
-  void set_auto_start(bool on) {
-    absl::MutexLock lock(&mu_);
-    auto_start_ = on;
-  }
+  void set_auto_start(bool on);
+  // Whether windows made from now on hold their resets (see FakeWindow).
+  void set_hold_resets(bool hold);
 
-  // Completes the start of `id` with a new FakeWindow.
-  void CompleteStart(WindowId id) {
-    auto window = std::make_shared<FakeWindow>(id);
-    StartDone ready = Take(id);
-    {
-      absl::MutexLock lock(&mu_);
-      windows_[id.value()] = window;
-    }
-    std::move(ready)(std::static_pointer_cast<Window>(window));
-  }
+  int start_count() const;
+  // The window id of start `i`.
+  WindowId start_id(int i) const;
+  // Indices of the starts not yet completed or failed, oldest first.
+  std::vector<int> pending_starts() const;
 
-  void FailStart(WindowId id, absl::Status why) { Take(id)(std::move(why)); }
+  // Completes start `i` with a new FakeWindow and returns it; null when there
+  // is no such start or it was already answered.
+  std::shared_ptr<FakeWindow> CompleteStart(int i);
+  // Fails start `i`; false when there is no such start or it was answered.
+  bool FailStart(int i, absl::Status why);
+  // The window dies on its own: runs its died callback. False (and nothing
+  // happens) when the window never started, was closed, or already died.
+  bool Kill(WindowId id, absl::Status why);
 
-  // The window dies on its own.
-  void Kill(WindowId id, absl::Status why) {
-    DiedCallback died;
-    {
-      absl::MutexLock lock(&mu_);
-      died = std::move(died_.at(id.value()));
-    }
-    std::move(died)(std::move(why));
-  }
-
-  std::shared_ptr<FakeWindow> window(WindowId id) {
-    absl::MutexLock lock(&mu_);
-    auto it = windows_.find(id.value());
-    return it == windows_.end() ? nullptr : it->second;
-  }
-  // Ids of starts not yet completed, oldest first.
-  std::vector<WindowId> pending_starts() {
-    absl::MutexLock lock(&mu_);
-    std::vector<WindowId> ids;
-    for (const auto& p : starts_) ids.push_back(p.id);
-    return ids;
-  }
-  int completed_starts() {
-    absl::MutexLock lock(&mu_);
-    return completed_starts_;
-  }
+  // The window made for `id`, or null if none was.
+  std::shared_ptr<FakeWindow> window(WindowId id) const;
 
  private:
-  struct Pending {
+  struct StartRecord {
     WindowId id;
-    StartDone ready;
+    StartDone ready;  // Empty once answered.
   };
 
-  StartDone Take(WindowId id) {
-    absl::MutexLock lock(&mu_);
-    for (auto it = starts_.begin(); it != starts_.end(); ++it) {
-      if (it->id == id) {
-        StartDone ready = std::move(it->ready);
-        starts_.erase(it);
-        ++completed_starts_;
-        return ready;
-      }
-    }
-    std::abort();  // The test completed a start that was never made.
-  }
+  // Takes start `i`'s callback, or an empty one if there is none to take.
+  StartDone TakeReady(int i);
 
-  absl::Mutex mu_;
-  bool auto_start_ ABSL_GUARDED_BY(mu_) = true;
-  std::vector<Pending> starts_ ABSL_GUARDED_BY(mu_);
-  std::map<int64_t, DiedCallback> died_ ABSL_GUARDED_BY(mu_);
-  std::map<int64_t, std::shared_ptr<FakeWindow>> windows_ ABSL_GUARDED_BY(mu_);
-  int completed_starts_ ABSL_GUARDED_BY(mu_) = 0;
-};
-
-// Collects the outcome of one Acquire.
-struct AcquireResult {
-  bool done = false;
-  absl::StatusOr<Grant> grant = absl::UnknownError("not done");
-  Pool::AcquireDone Callback() {
-    return [this](absl::StatusOr<Grant> g) {
-      done = true;
-      grant = std::move(g);
-    };
-  }
+  mutable absl::Mutex mu_;
+  bool auto_start_ ABSL_GUARDED_BY(mu_) = false;
+  bool hold_resets_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<StartRecord> starts_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<WindowId, DiedCallback> died_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<WindowId, std::shared_ptr<FakeWindow>> windows_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace foxpool::pool::testing
