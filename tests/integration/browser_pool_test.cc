@@ -32,9 +32,8 @@ class BrowserPoolTest : public ::testing::Test {
                                          "<body style='margin:0;background:#f00'></body>"});
     http_->Add("/cookie.html", Page{.body = "<!doctype html><title>cookie</title>",
                                     .headers = {{"Set-Cookie", "from_http=1; Path=/"}}});
-    http_->Add("/csp.html",
-               Page{.body = "<!doctype html><title>strict</title>",
-                    .headers = {{"Content-Security-Policy", "script-src 'self'"}}});
+    http_->Add("/csp.html", Page{.body = "<!doctype html><title>strict</title>",
+                                 .headers = {{"Content-Security-Policy", "script-src 'self'"}}});
     http_->Start();
     server_ = new FoxpoolServer(/*pool_size=*/2);
     absl::Status started = server_->Start();
@@ -353,6 +352,48 @@ TEST_F(BrowserPoolTest, AcquireRejectsBadOptions) {
   EXPECT_EQ(stub().Acquire(Deadline().get(), zero_idle, &response).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(server_->Status().leased(), 0);
+}
+
+TEST_F(BrowserPoolTest, APageThatOpensTheHubGetsNothing) {
+  std::smatch match;
+  std::string log = server_->Log();
+  ASSERT_TRUE(std::regex_search(log, match, std::regex("hub on 127\\.0\\.0\\.1:(\\d+)")));
+  std::string hub_port = match[1];
+
+  Lease lease(stub());
+  ASSERT_TRUE(lease.Navigate(http_->Url("/title.html")).ok());
+  // The page tries what a hostile page would: connect, forge hellos with
+  // guessed ids and secrets, send commands and responses, and listen.
+  std::string json;
+  grpc::Status status = lease.Evaluate(R"(async (port) => {
+        const attempt = (first) => new Promise((resolve) => {
+          const ws = new WebSocket(`ws://127.0.0.1:${port}/`);
+          const heard = [];
+          ws.onopen = () => {
+            ws.send(first);
+            ws.send(JSON.stringify({id: 1, ok: true, result: {}}));
+          };
+          ws.onmessage = (e) => heard.push(String(e.data));
+          ws.onclose = (e) => resolve({code: e.code, heard});
+          setTimeout(() => resolve({code: "still open", heard}), 10000);
+        });
+        return [
+          await attempt(JSON.stringify({type: "hello", session: "guess", secret: "guess"})),
+          await attempt(JSON.stringify({type: "hello", session: "", secret: ""})),
+          await attempt("not even json"),
+          await attempt(JSON.stringify({id: 1, method: "evaluate", params: {}})),
+        ];
+      })",
+                                       &json, "[" + hub_port + "]");
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  nlohmann::json attempts = nlohmann::json::parse(json);
+  ASSERT_EQ(attempts.size(), 4u);
+  for (const auto& attempt : attempts) {
+    EXPECT_EQ(attempt["code"], 1008) << attempt.dump();  // Policy violation.
+    EXPECT_TRUE(attempt["heard"].empty()) << attempt.dump();
+  }
+  // The window itself is unharmed: its own extension still drives it.
+  EXPECT_EQ(lease.Eval("document.title"), "\"Hello foxpool\"");
 }
 
 TEST_F(BrowserPoolTest, ReleaseModesKeepAndRecycle) {

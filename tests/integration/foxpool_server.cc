@@ -122,6 +122,11 @@ absl::Status FoxpoolServer::Start(absl::Duration timeout) {
   return absl::OkStatus();
 }
 
+std::string FoxpoolServer::Log() const {
+  std::ifstream in(temp_dir_ / "foxpoold.log");
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
 v1::GetPoolStatusResponse FoxpoolServer::Status() {
   v1::GetPoolStatusResponse status;
   auto context = Deadline(absl::Seconds(5));

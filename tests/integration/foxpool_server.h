@@ -43,6 +43,8 @@ class FoxpoolServer {
   int pool_size() const { return pool_size_; }
 
   v1::GetPoolStatusResponse Status();
+  // What the server has logged so far.
+  std::string Log() const;
   // Waits until the pool reports `idle` idle windows.
   bool WaitForIdle(int idle, absl::Duration timeout = absl::Seconds(60));
 
