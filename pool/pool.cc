@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 
 namespace foxpool::pool {
@@ -104,7 +105,7 @@ void Pool::OnWindowDied(WindowId id, absl::Status why) {
     if (slot.state == State::kLeased && !slot.lease.empty()) {
       absl::Status ended = absl::AbortedError(
           absl::StrCat("the lease's window ", id.ToString(), " died: ", why.message()));
-      if (leases_.erase(slot.lease) > 0) ended_.Remember(slot.lease, ended);
+      if (leases_.contains(slot.lease)) DropLeaseLocked(slot.lease, slot, ended);
       if (observer_ != nullptr) {
         later.push_back(
             [this, lease = slot.lease, id, ended] { observer_->OnLeaseEnded(lease, id, ended); });
@@ -150,10 +151,9 @@ Grant Pool::LeaseLocked(WindowId id, Slot& slot, const AcquireOptions& options,
   absl::Time now = scheduler_.Now();
   LeaseId lease = LeaseId::Random();
   // At least 1 ms, at most the maximum (which wins if configured lower).
-  absl::Duration idle_timeout =
-      std::min(std::max(options.idle_timeout.value_or(options_.default_idle_timeout),
-                        absl::Milliseconds(1)),
-               options_.max_idle_timeout);
+  absl::Duration idle_timeout = std::min(
+      std::max(options.idle_timeout.value_or(options_.default_idle_timeout), absl::Milliseconds(1)),
+      options_.max_idle_timeout);
   slot.state = State::kLeased;
   slot.lease = lease;
   slot.leased_at = now;
@@ -162,10 +162,51 @@ Grant Pool::LeaseLocked(WindowId id, Slot& slot, const AcquireOptions& options,
   slot.in_flight = 0;
   slot.labels = options.labels;
   slot.holder = options.holder;
+  slot.request_id = options.request_id;
   slot.release_requested = false;
   leases_.emplace(lease, id);
-  scheduler_.RunAfter(idle_timeout, [this, lease] { CheckLeaseExpiry(lease); });
+  if (!options.request_id.empty()) by_request_[options.request_id] = lease;
+  scheduler_.RunAfter(std::min(idle_timeout, options_.max_lease_duration),
+                      [this, lease] { CheckLeaseExpiry(lease); });
   return Grant{lease, id, now - enqueued, idle_timeout};
+}
+
+Grant Pool::RegrantLocked(WindowId id, Slot& slot) {
+  slot.last_used = scheduler_.Now();
+  return Grant{slot.lease, id, absl::ZeroDuration(), slot.idle_timeout};
+}
+
+void Pool::DropLeaseLocked(const LeaseId& lease, Slot& slot, const absl::Status& why) {
+  leases_.erase(lease);
+  ended_.Remember(lease, why);
+  if (!slot.request_id.empty()) {
+    auto it = by_request_.find(slot.request_id);
+    if (it != by_request_.end() && it->second == lease) by_request_.erase(it);
+    slot.request_id.clear();
+  }
+}
+
+void Pool::FinishLeaseLocked(WindowId id, Slot& slot, ReleaseMode mode, absl::Status why,
+                             Deferred& later) {
+  if (slot.in_flight > 0) {
+    // Commands still run on the window: return it when the last one ends,
+    // so that it is never reset or re-leased under them.
+    slot.release_requested = true;
+    slot.release_mode = mode;
+    slot.release_why = std::move(why);
+  } else {
+    EndLeaseLocked(id, slot, mode, std::move(why), later);
+  }
+}
+
+absl::Duration Pool::ExpectedWaitLocked() const {
+  if (!idle_.empty()) return absl::ZeroDuration();
+  // Windows free up, on average, one every average_lease_ / windows; the
+  // newcomer waits behind everyone queued.
+  int64_t windows = std::max<int64_t>(1, static_cast<int64_t>(slots_.size()));
+  absl::Duration wait = average_lease_ * static_cast<int64_t>(waiters_.size() + 1) / windows;
+  return std::clamp(wait, absl::Milliseconds(10),
+                    std::max(options_.max_wait, absl::Milliseconds(10)));
 }
 
 Pool::WaitTicket Pool::Acquire(AcquireOptions options, AcquireDone done) {
@@ -176,8 +217,31 @@ Pool::WaitTicket Pool::Acquire(AcquireOptions options, AcquireDone done) {
     ticket = next_ticket_++;
     absl::Time now = scheduler_.Now();
     absl::Status refused;
+    auto same_request =
+        options.request_id.empty() ? by_request_.end() : by_request_.find(options.request_id);
+    auto same_waiter = options.request_id.empty()
+                           ? waiters_.end()
+                           : std::find_if(waiters_.begin(), waiters_.end(), [&](const Waiter& w) {
+                               return w.options.request_id == options.request_id;
+                             });
     if (draining_) {
       refused = absl::UnavailableError("the server is draining");
+    } else if (same_request != by_request_.end()) {
+      // A retry of an Acquire that got its lease: the same lease again.
+      WindowId id = leases_.at(same_request->second);
+      Grant grant = RegrantLocked(id, slots_.at(id));
+      later.push_back([done = std::move(done), grant]() mutable { std::move(done)(grant); });
+    } else if (same_waiter != waiters_.end()) {
+      // A retry of an Acquire still waiting: it takes over that place in the
+      // queue, under a new ticket, and the first call is told why it lost it.
+      later.push_back([old = std::move(same_waiter->done)]() mutable {
+        std::move(old)(absl::AbortedError("replaced by a retry with the same request_id"));
+      });
+      same_waiter->ticket = ticket;
+      same_waiter->done = std::move(done);
+      same_waiter->options.deadline = std::min(options.deadline, now + options_.max_wait);
+      scheduler_.RunAfter(same_waiter->options.deadline - now,
+                          [this, ticket] { CheckWaiter(ticket); });
     } else if (!idle_.empty()) {
       WindowId id = idle_.front();
       idle_.pop_front();
@@ -188,9 +252,13 @@ Pool::WaitTicket Pool::Acquire(AcquireOptions options, AcquireDone done) {
       }
     } else if (options.deadline <= now) {
       refused = absl::ResourceExhaustedError("no window is idle and the caller chose not to wait");
+      refused.SetPayload(kRetryAfterPayload,
+                         absl::Cord(absl::StrCat(absl::ToInt64Milliseconds(ExpectedWaitLocked()))));
     } else if (static_cast<int>(waiters_.size()) >= options_.max_queue) {
       refused = absl::ResourceExhaustedError(
           absl::StrCat("the wait queue is full (", waiters_.size(), " callers waiting)"));
+      refused.SetPayload(kRetryAfterPayload,
+                         absl::Cord(absl::StrCat(absl::ToInt64Milliseconds(ExpectedWaitLocked()))));
     } else {
       options.deadline = std::min(options.deadline, now + options_.max_wait);
       absl::Duration wait = options.deadline - now;
@@ -270,7 +338,7 @@ void Pool::EndUse(const LeaseId& lease) {
       --slot.in_flight;
       slot.last_used = scheduler_.Now();
       if (slot.in_flight == 0 && slot.release_requested) {
-        EndLeaseLocked(id, slot, slot.release_mode, absl::OkStatus(), later);
+        EndLeaseLocked(id, slot, slot.release_mode, slot.release_why, later);
       }
       break;
     }
@@ -298,17 +366,9 @@ absl::Status Pool::Release(const LeaseId& lease, ReleaseMode mode) {
       return absl::NotFoundError("unknown lease id");
     }
     WindowId id = it->second;
-    leases_.erase(it);
-    ended_.Remember(lease, absl::FailedPreconditionError("the lease was released"));
     Slot& slot = slots_.at(id);
-    if (slot.in_flight > 0) {
-      // Commands still run on the window: return it when the last one ends,
-      // so that it is never reset or re-leased under them.
-      slot.release_requested = true;
-      slot.release_mode = mode;
-    } else {
-      EndLeaseLocked(id, slot, mode, absl::OkStatus(), later);
-    }
+    DropLeaseLocked(lease, slot, absl::FailedPreconditionError("the lease was released"));
+    FinishLeaseLocked(id, slot, mode, absl::OkStatus(), later);
   }
   RunAll(later);
   return absl::OkStatus();
@@ -320,9 +380,12 @@ void Pool::EndLeaseLocked(WindowId id, Slot& slot, ReleaseMode mode, absl::Statu
     later.push_back(
         [this, lease = slot.lease, id, why] { observer_->OnLeaseEnded(lease, id, why); });
   }
+  absl::Duration lasted = scheduler_.Now() - slot.leased_at;
+  average_lease_ = (average_lease_ * 4 + lasted) / 5;
   slot.lease = LeaseId();
   slot.labels.clear();
   slot.release_requested = false;
+  slot.release_why = absl::OkStatus();
   if (shut_down_) {
     RemoveWindowLocked(id, /*replace=*/false, later);
     return;
@@ -375,17 +438,25 @@ void Pool::CheckLeaseExpiry(LeaseId lease) {
     WindowId id = it->second;
     Slot& slot = slots_.at(id);
     absl::Time now = scheduler_.Now();
-    absl::Time expires = slot.last_used + slot.idle_timeout;
-    if (slot.in_flight > 0 || now < expires) {
-      absl::Duration again = slot.in_flight > 0 ? slot.idle_timeout : expires - now;
-      scheduler_.RunAfter(again, [this, lease] { CheckLeaseExpiry(lease); });
+    absl::Time hard_limit = slot.leased_at + options_.max_lease_duration;
+    absl::Time idle_limit = slot.last_used + slot.idle_timeout;
+    absl::Status why;
+    if (now >= hard_limit) {
+      why = absl::NotFoundError(
+          absl::StrCat("the lease expired: it reached the maximum lease duration of ",
+                       absl::FormatDuration(options_.max_lease_duration)));
+    } else if (slot.in_flight == 0 && now >= idle_limit) {
+      why = absl::NotFoundError(absl::StrCat("the lease expired: no command or Renew for ",
+                                             absl::FormatDuration(slot.idle_timeout)));
+    } else {
+      // A command in flight counts as use: look again one idle timeout on.
+      absl::Time next =
+          std::min(hard_limit, slot.in_flight > 0 ? now + slot.idle_timeout : idle_limit);
+      scheduler_.RunAfter(next - now, [this, lease] { CheckLeaseExpiry(lease); });
       return;
     }
-    absl::Status why = absl::NotFoundError(absl::StrCat(
-        "the lease expired: no command or Renew for ", absl::FormatDuration(slot.idle_timeout)));
-    leases_.erase(it);
-    ended_.Remember(lease, why);
-    EndLeaseLocked(id, slot, ReleaseMode::kReset, why, later);
+    DropLeaseLocked(lease, slot, why);
+    FinishLeaseLocked(id, slot, ReleaseMode::kReset, why, later);
   }
   RunAll(later);
 }
@@ -413,7 +484,42 @@ PoolStatus Pool::Status() const {
   status.queue_depth = static_cast<int>(waiters_.size());
   status.draining = draining_;
   status.windows_failed_total = windows_failed_total_;
+  status.oldest_waiter_age =
+      waiters_.empty() ? absl::ZeroDuration() : scheduler_.Now() - waiters_.front().enqueued;
+  status.expected_wait = ExpectedWaitLocked();
   return status;
+}
+
+std::vector<LeaseInfo> Pool::Leases() const {
+  absl::MutexLock lock(&mu_);
+  absl::Time now = scheduler_.Now();
+  std::vector<LeaseInfo> leases;
+  for (const auto& [lease, id] : leases_) {
+    const Slot& slot = slots_.at(id);
+    leases.push_back(LeaseInfo{lease, id, slot.labels, slot.holder, now - slot.leased_at,
+                               now - slot.last_used, slot.idle_timeout, slot.in_flight});
+  }
+  std::sort(leases.begin(), leases.end(),
+            [](const LeaseInfo& a, const LeaseInfo& b) { return a.age > b.age; });
+  return leases;
+}
+
+absl::Status Pool::Revoke(WindowId window) {
+  Deferred later;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = slots_.find(window);
+    if (it == slots_.end() || it->second.state != State::kLeased ||
+        !leases_.contains(it->second.lease)) {
+      return absl::NotFoundError(absl::StrCat("window ", window.ToString(), " is not leased"));
+    }
+    Slot& slot = it->second;
+    absl::Status why = absl::FailedPreconditionError("the lease was revoked by an operator");
+    DropLeaseLocked(slot.lease, slot, why);
+    FinishLeaseLocked(window, slot, ReleaseMode::kReset, why, later);
+  }
+  RunAll(later);
+  return absl::OkStatus();
 }
 
 void Pool::Drain() {
@@ -449,12 +555,12 @@ void Pool::Shutdown() {
     for (const auto& [lease, id] : leases_) {
       ended_.Remember(lease, why);
       if (observer_ != nullptr) {
-        later.push_back([this, lease = lease, id = id, why] {
-          observer_->OnLeaseEnded(lease, id, why);
-        });
+        later.push_back(
+            [this, lease = lease, id = id, why] { observer_->OnLeaseEnded(lease, id, why); });
       }
     }
     leases_.clear();
+    by_request_.clear();
     idle_.clear();
     for (auto& [id, slot] : slots_) {
       if (slot.window != nullptr) {

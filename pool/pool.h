@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
@@ -34,6 +35,8 @@ struct PoolOptions {
   // largest it may choose.
   absl::Duration default_idle_timeout = absl::Seconds(60);
   absl::Duration max_idle_timeout = absl::Minutes(30);
+  // No lease lasts longer, however busy it is.
+  absl::Duration max_lease_duration = absl::Hours(1);
   // How long a reset may take before the window is recycled instead.
   absl::Duration reset_timeout = absl::Seconds(15);
   // Backoff between failed starts: doubles from `initial` up to `max`, and
@@ -52,6 +55,11 @@ struct AcquireOptions {
   std::map<std::string, std::string> labels;
   // Who asked (the gRPC peer), for logs and status.
   std::string holder;
+  // Client-chosen id that makes Acquire idempotent: while the lease it got
+  // lives, an Acquire with the same id gets the same lease; while it waits,
+  // a retry takes over its place in the queue. Must be unique and hard to
+  // guess (a UUID): whoever knows it gets the lease.
+  std::string request_id;
 };
 
 // What an Acquire hands out.
@@ -71,7 +79,27 @@ struct PoolStatus {
   int queue_depth = 0;
   bool draining = false;
   int64_t windows_failed_total = 0;
+  // How long the first waiter has waited (zero when nobody waits).
+  absl::Duration oldest_waiter_age;
+  // Estimated wait for a caller arriving now (zero when a window is idle).
+  absl::Duration expected_wait;
 };
+
+// One lease, as an operator sees it.
+struct LeaseInfo {
+  LeaseId lease;
+  WindowId window;
+  std::map<std::string, std::string> labels;
+  std::string holder;
+  absl::Duration age;
+  absl::Duration idle_for;
+  absl::Duration idle_timeout;
+  int commands_in_flight = 0;
+};
+
+// RESOURCE_EXHAUSTED refusals of Acquire carry this payload: the suggested
+// time before retrying, in milliseconds, as decimal text.
+inline constexpr char kRetryAfterPayload[] = "type.foxpool.dev/retry-after-ms";
 
 // Observes lease and window life for logs and metrics. Called without the
 // pool's lock held, on whichever thread caused the event.
@@ -154,6 +182,14 @@ class Pool {
 
   PoolStatus Status() const;
 
+  // Every live lease, oldest first.
+  std::vector<LeaseInfo> Leases() const;
+
+  // Ends the lease on `window` for its holder (whose next command gets
+  // FAILED_PRECONDITION saying so) and resets the window. NOT_FOUND if the
+  // window is not leased.
+  absl::Status Revoke(WindowId window);
+
   // Stops admitting: waiting and new callers get UNAVAILABLE; leases go on.
   void Drain();
 
@@ -178,8 +214,10 @@ class Pool {
     int in_flight = 0;
     std::map<std::string, std::string> labels;
     std::string holder;
+    std::string request_id;
     bool release_requested = false;
     ReleaseMode release_mode = ReleaseMode::kReset;
+    absl::Status release_why;
   };
 
   struct Waiter {
@@ -212,6 +250,16 @@ class Pool {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void CheckWaiter(WaitTicket ticket);
   void CheckLeaseExpiry(LeaseId lease);
+  // Takes `lease` (held on `slot`) out of the books: commands on it now
+  // fail with `why`, and its request id is free again.
+  void DropLeaseLocked(const LeaseId& lease, Slot& slot, const absl::Status& why)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Ends `slot`'s lease and returns its window now, or when its last
+  // in-flight command ends.
+  void FinishLeaseLocked(WindowId id, Slot& slot, ReleaseMode mode, absl::Status why,
+                         Deferred& later) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Duration ExpectedWaitLocked() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  Grant RegrantLocked(WindowId id, Slot& slot) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void EndUse(const LeaseId& lease);
   absl::Status LeaseErrorLocked(const LeaseId& lease) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   bool NoneLeasedLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -230,6 +278,9 @@ class Pool {
   // Idle windows, least recently used first.
   std::deque<WindowId> idle_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<LeaseId, WindowId> leases_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, LeaseId> by_request_ ABSL_GUARDED_BY(mu_);
+  // Moving average of how long leases last, for the retry hint.
+  absl::Duration average_lease_ ABSL_GUARDED_BY(mu_) = absl::Seconds(1);
   std::list<Waiter> waiters_ ABSL_GUARDED_BY(mu_);
   EndedLeases ended_ ABSL_GUARDED_BY(mu_);
   int consecutive_failures_ ABSL_GUARDED_BY(mu_) = 0;

@@ -6,6 +6,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "server/grpc_status.h"
@@ -19,6 +20,7 @@ namespace {
 constexpr size_t kMaxLabels = 16;
 constexpr size_t kMaxLabelKey = 63;
 constexpr size_t kMaxLabelValue = 255;
+constexpr size_t kMaxRequestId = 128;
 
 grpc::ServerUnaryReactor* FinishNow(const absl::Status& status) {
   auto call = UnaryCall::Create();
@@ -95,14 +97,24 @@ grpc::ServerUnaryReactor* BrowserPoolService::Acquire(grpc::CallbackServerContex
     }
     options.idle_timeout = idle;
   }
+  if (request->request_id().size() > kMaxRequestId) {
+    return FinishNow(absl::InvalidArgumentError(
+        absl::StrCat("request_id has more than ", kMaxRequestId, " bytes")));
+  }
+  options.request_id = request->request_id();
   options.labels.insert(request->labels().begin(), request->labels().end());
   options.holder = context->peer();
 
   auto call = UnaryCall::Create();
-  pool::Pool::WaitTicket ticket =
-      pool_.Acquire(std::move(options), [this, call, response](absl::StatusOr<pool::Grant> grant) {
+  pool::Pool::WaitTicket ticket = pool_.Acquire(
+      std::move(options), [this, call, context, response](absl::StatusOr<pool::Grant> grant) {
         bool delivered = call->TryFinish([&]() -> grpc::Status {
-          if (!grant.ok()) return ToGrpcStatus(grant.status());
+          if (!grant.ok()) {
+            if (auto retry = grant.status().GetPayload(pool::kRetryAfterPayload)) {
+              context->AddTrailingMetadata("retry-after-ms", std::string(*retry));
+            }
+            return ToGrpcStatus(grant.status());
+          }
           response->set_lease_id(grant->lease.value());
           response->set_window_id(grant->window.ToString());
           ToProto(grant->waited, response->mutable_waited());
@@ -308,7 +320,38 @@ grpc::ServerUnaryReactor* BrowserPoolService::GetPoolStatus(grpc::CallbackServer
   response->set_queue_depth(status.queue_depth);
   response->set_draining(status.draining);
   response->set_windows_failed_total(status.windows_failed_total);
+  ToProto(status.oldest_waiter_age, response->mutable_oldest_waiter_age());
+  ToProto(status.expected_wait, response->mutable_expected_wait());
   return FinishNow(absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* BrowserPoolService::ListLeases(grpc::CallbackServerContext* context,
+                                                         const v1::ListLeasesRequest* request,
+                                                         v1::ListLeasesResponse* response) {
+  for (const pool::LeaseInfo& lease : pool_.Leases()) {
+    v1::LeaseInfo* out = response->add_leases();
+    out->set_lease_id_prefix(lease.lease.value().substr(0, 8));
+    out->set_window_id(lease.window.ToString());
+    out->mutable_labels()->insert(lease.labels.begin(), lease.labels.end());
+    out->set_holder(lease.holder);
+    ToProto(lease.age, out->mutable_age());
+    ToProto(lease.idle_for, out->mutable_idle_for());
+    ToProto(lease.idle_timeout, out->mutable_idle_timeout());
+    out->set_commands_in_flight(lease.commands_in_flight);
+  }
+  return FinishNow(absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* BrowserPoolService::Revoke(grpc::CallbackServerContext* context,
+                                                     const v1::RevokeRequest* request,
+                                                     v1::RevokeResponse* response) {
+  // Window ids read "w<N>"; anything else names no window.
+  int64_t number = 0;
+  const std::string& id = request->window_id();
+  if (id.size() < 2 || id[0] != 'w' || !absl::SimpleAtoi(id.substr(1), &number) || number <= 0) {
+    return FinishNow(absl::InvalidArgumentError("window_id must look like \"w3\""));
+  }
+  return FinishNow(pool_.Revoke(pool::WindowId(number)));
 }
 
 }  // namespace foxpool::server

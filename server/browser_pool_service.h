@@ -53,6 +53,12 @@ class BrowserPoolService final : public foxpool::v1::BrowserPool::CallbackServic
   grpc::ServerUnaryReactor* GetPoolStatus(grpc::CallbackServerContext* context,
                                           const v1::GetPoolStatusRequest* request,
                                           v1::GetPoolStatusResponse* response) override;
+  grpc::ServerUnaryReactor* ListLeases(grpc::CallbackServerContext* context,
+                                       const v1::ListLeasesRequest* request,
+                                       v1::ListLeasesResponse* response) override;
+  grpc::ServerUnaryReactor* Revoke(grpc::CallbackServerContext* context,
+                                   const v1::RevokeRequest* request,
+                                   v1::RevokeResponse* response) override;
 
  private:
   // Turns a command's JSON result into the response, or an error.

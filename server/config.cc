@@ -25,6 +25,8 @@ ABSL_FLAG(absl::Duration, idle_timeout, absl::Seconds(60),
           "or more, up to --max-idle-timeout).");
 ABSL_FLAG(absl::Duration, max_idle_timeout, absl::Minutes(30),
           "Largest idle timeout a caller may ask for.");
+ABSL_FLAG(absl::Duration, max_lease_duration, absl::Hours(1),
+          "No lease lasts longer than this, however busy; then its window is reset and returned.");
 ABSL_FLAG(absl::Duration, command_timeout, absl::Seconds(30),
           "Timeout of a command whose request sets none.");
 ABSL_FLAG(std::string, firefox, "/usr/bin/firefox-esr", "Firefox binary.");
@@ -65,6 +67,10 @@ absl::StatusOr<Config> ParseConfig(int argc, char** argv) {
   config.pool.max_wait = absl::GetFlag(FLAGS_max_queue_wait);
   config.pool.default_idle_timeout = absl::GetFlag(FLAGS_idle_timeout);
   config.pool.max_idle_timeout = absl::GetFlag(FLAGS_max_idle_timeout);
+  config.pool.max_lease_duration = absl::GetFlag(FLAGS_max_lease_duration);
+  if (config.pool.max_lease_duration <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--max_lease_duration must be positive");
+  }
   if (config.pool.default_idle_timeout <= absl::ZeroDuration() ||
       config.pool.max_idle_timeout < config.pool.default_idle_timeout) {
     return absl::InvalidArgumentError(

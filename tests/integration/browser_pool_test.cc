@@ -396,6 +396,71 @@ TEST_F(BrowserPoolTest, APageThatOpensTheHubGetsNothing) {
   EXPECT_EQ(lease.Eval("document.title"), "\"Hello foxpool\"");
 }
 
+TEST_F(BrowserPoolTest, ARetriedAcquireWithTheSameRequestIdGetsTheSameLease) {
+  v1::AcquireRequest request;
+  request.set_request_id("4f0c2a8e-retry-test");
+  Lease first(stub(), request);
+  ASSERT_TRUE(first.status().ok());
+  v1::AcquireResponse again;
+  ASSERT_TRUE(stub().Acquire(Deadline().get(), request, &again).ok());
+  EXPECT_EQ(again.lease_id(), first.id());
+  EXPECT_EQ(server_->Status().leased(), 1);
+
+  v1::AcquireRequest too_long;
+  too_long.set_request_id(std::string(129, 'x'));
+  EXPECT_EQ(stub().Acquire(Deadline().get(), too_long, &again).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(BrowserPoolTest, RefusalsCarryARetryAfterHint) {
+  Lease a(stub());
+  Lease b(stub());
+  v1::AcquireRequest no_wait;
+  no_wait.mutable_max_wait()->set_seconds(0);
+  v1::AcquireResponse response;
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+  grpc::Status status = stub().Acquire(&context, no_wait, &response);
+  ASSERT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  auto hint = context.GetServerTrailingMetadata().find("retry-after-ms");
+  ASSERT_NE(hint, context.GetServerTrailingMetadata().end());
+  int64_t ms = std::stoll(std::string(hint->second.data(), hint->second.size()));
+  EXPECT_GT(ms, 0);
+  EXPECT_LE(ms, 5 * 60 * 1000);
+}
+
+TEST_F(BrowserPoolTest, AnOperatorListsLeasesAndRevokesOne) {
+  v1::AcquireRequest request;
+  (*request.mutable_labels())["job"] = "crawl-42";
+  Lease lease(stub(), request);
+  ASSERT_TRUE(lease.status().ok());
+  ASSERT_EQ(lease.Eval("1"), "1");
+
+  v1::ListLeasesResponse listed;
+  ASSERT_TRUE(stub().ListLeases(Deadline().get(), v1::ListLeasesRequest(), &listed).ok());
+  ASSERT_EQ(listed.leases_size(), 1);
+  const v1::LeaseInfo& info = listed.leases(0);
+  EXPECT_EQ(info.lease_id_prefix(), lease.id().substr(0, 8));
+  EXPECT_EQ(info.window_id(), lease.window());
+  EXPECT_EQ(info.labels().at("job"), "crawl-42");
+  EXPECT_THAT(info.holder(), HasSubstr("127.0.0.1"));
+  EXPECT_EQ(info.idle_timeout().seconds(), 60);
+
+  v1::RevokeRequest revoke;
+  v1::RevokeResponse revoked;
+  revoke.set_window_id("nonsense");
+  EXPECT_EQ(stub().Revoke(Deadline().get(), revoke, &revoked).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  revoke.set_window_id(lease.window());
+  ASSERT_TRUE(stub().Revoke(Deadline().get(), revoke, &revoked).ok());
+  grpc::Status after = lease.Evaluate("1", nullptr);
+  EXPECT_EQ(after.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(after.error_message(), HasSubstr("revoked"));
+  EXPECT_EQ(stub().Revoke(Deadline().get(), revoke, &revoked).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  EXPECT_TRUE(server_->WaitForIdle(2, absl::Seconds(10)));
+}
+
 TEST_F(BrowserPoolTest, ReleaseModesKeepAndRecycle) {
   Lease other(stub());
   std::string window;
