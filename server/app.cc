@@ -57,6 +57,23 @@ class LoggingObserver : public pool::PoolObserver {
   std::atomic<bool> serving_{false};
 };
 
+enum class DrainEnd { kLeasesReleased, kTimeout, kSecondSignal };
+
+// Waits until no lease is held, `deadline` passes, or another shutdown
+// signal arrives, whichever is first. Polls the signal every 100 ms; the
+// leases are awaited on the pool's own condition in between.
+DrainEnd AwaitDrain(pool::Pool& pool, const sigset_t& signals, absl::Time deadline) {
+  for (;;) {
+    absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) return DrainEnd::kTimeout;
+    if (pool.AwaitNoLeases(std::min(left, absl::Milliseconds(100)))) {
+      return DrainEnd::kLeasesReleased;
+    }
+    timespec now{0, 0};
+    if (sigtimedwait(&signals, nullptr, &now) > 0) return DrainEnd::kSecondSignal;
+  }
+}
+
 sigset_t ShutdownSignals() {
   sigset_t set;
   sigemptyset(&set);
@@ -140,17 +157,29 @@ int Run(int argc, char** argv) {
 
   int received = 0;
   sigwait(&signals, &received);
-  spdlog::info("{}: draining (up to {} for held leases)", strsignal(received),
-               absl::FormatDuration(config->drain_timeout));
+  absl::Time drain_deadline = absl::Now() + config->drain_timeout;
+  spdlog::info("{}: draining (up to {} for held leases; signal again to stop now)",
+               strsignal(received), absl::FormatDuration(config->drain_timeout));
   health->SetServingStatus(kServiceName, false);
   health->SetServingStatus("", false);
   pool.Drain();
-  if (!pool.AwaitNoLeases(config->drain_timeout)) {
-    spdlog::warn("drain timeout: ending the leases still held");
+  switch (AwaitDrain(pool, signals, drain_deadline)) {
+    case DrainEnd::kLeasesReleased:
+      break;
+    case DrainEnd::kTimeout:
+      spdlog::warn("drain timeout: ending the leases still held");
+      break;
+    case DrainEnd::kSecondSignal:
+      spdlog::warn("second signal: ending the leases still held now");
+      break;
   }
-  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  // From here on everything is bounded so that the process exits within
+  // the drain timeout + 5 s: calls still running get 2 s, then are
+  // cancelled; windows are killed (SIGKILL to each process group) and get
+  // 2 s to be reaped and their profiles removed.
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   pool.Shutdown();
-  bool clean = launcher.Shutdown(absl::Seconds(15));
+  bool clean = launcher.Shutdown(absl::Seconds(2));
   hub.Stop();
   stop_io();
   spdlog::info("foxpoold stopped{}", clean ? "" : " (some windows had to be abandoned)");

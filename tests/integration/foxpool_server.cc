@@ -139,7 +139,15 @@ bool FoxpoolServer::WaitForIdle(int idle, absl::Duration timeout) {
 }
 
 std::optional<std::string> FoxpoolServer::Stop(int signal, absl::Duration timeout) {
+  Signal(signal);
+  return WaitForExit(timeout);
+}
+
+void FoxpoolServer::Signal(int signal) {
   if (!process_->reaped()) kill(process_->pid(), signal);
+}
+
+std::optional<std::string> FoxpoolServer::WaitForExit(absl::Duration timeout) {
   absl::Time deadline = absl::Now() + timeout;
   while (!process_->TryReap()) {
     pollfd fd{process_->fd(), POLLIN, 0};

@@ -51,6 +51,8 @@ class FoxpoolServer {
   // Sends `signal` and waits for the process to exit; its exit description
   // ("exit code 0"), or nullopt if it did not exit within `timeout`.
   std::optional<std::string> Stop(int signal, absl::Duration timeout);
+  void Signal(int signal);
+  std::optional<std::string> WaitForExit(absl::Duration timeout);
 
  private:
   int pool_size_;
