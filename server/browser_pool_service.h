@@ -6,15 +6,16 @@
 #include "foxpool/v1/browser_pool.grpc.pb.h"
 #include "nlohmann/json.hpp"
 #include "pool/pool.h"
+#include "server/commands.h"
 
 namespace foxpool::server {
 
-struct ServiceOptions {
-  // Timeout of a command whose request sets none.
-  absl::Duration default_command_timeout = absl::Seconds(30);
-  // Largest Evaluate expression accepted.
-  size_t max_script_bytes = 1 << 20;
-};
+// Validates an AcquireRequest (INVALID_ARGUMENT) and turns it into the
+// pool's options; the wait ends by `call_deadline` at the latest.
+absl::StatusOr<pool::AcquireOptions> AcquireOptionsFrom(const v1::AcquireRequest& request,
+                                                        absl::Time call_deadline,
+                                                        std::string holder);
+void FillAcquireResponse(const pool::Grant& grant, v1::AcquireResponse* response);
 
 // foxpool.v1.BrowserPool on gRPC's callback API: adapts requests to the pool
 // and the leased window's commands. No handler blocks: each starts its work
@@ -61,18 +62,12 @@ class BrowserPoolService final : public foxpool::v1::BrowserPool::CallbackServic
                                    v1::RevokeResponse* response) override;
 
  private:
-  // Turns a command's JSON result into the response, or an error.
-  template <typename Response>
-  using Fill =
-      absl::AnyInvocable<absl::Status(const nlohmann::json& result, Response* response) &&>;
-
-  // Runs `method` on the window of `lease_id` with a deadline from the call
-  // and `timeout`, and fills `response` from its result.
-  template <typename Response>
-  grpc::ServerUnaryReactor* RunCommand(grpc::CallbackServerContext* context,
-                                       const std::string& lease_id, std::string method,
-                                       nlohmann::json params, absl::Duration timeout,
-                                       Response* response, Fill<Response> fill);
+  // A unary command RPC: runs `command` and finishes the call with its
+  // result, its error, or the call's cancellation, whichever comes first.
+  template <typename Request, typename Response>
+  grpc::ServerUnaryReactor* Unary(grpc::CallbackServerContext* context,
+                                  const Command<Request, Response>& command, const Request& request,
+                                  Response* response);
 
   pool::Pool& pool_;
   const ServiceOptions options_;
