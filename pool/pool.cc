@@ -163,10 +163,13 @@ Grant Pool::LeaseLocked(WindowId id, Slot& slot, const AcquireOptions& options,
   slot.labels = options.labels;
   slot.holder = options.holder;
   slot.request_id = options.request_id;
+  slot.held_by_stream = options.held_by_stream;
   slot.release_requested = false;
   leases_.emplace(lease, id);
   if (!options.request_id.empty()) by_request_[options.request_id] = lease;
-  scheduler_.RunAfter(std::min(idle_timeout, options_.max_lease_duration),
+  scheduler_.RunAfter(options.held_by_stream
+                          ? options_.max_lease_duration
+                          : std::min(idle_timeout, options_.max_lease_duration),
                       [this, lease] { CheckLeaseExpiry(lease); });
   return Grant{lease, id, now - enqueued, idle_timeout};
 }
@@ -445,13 +448,15 @@ void Pool::CheckLeaseExpiry(LeaseId lease) {
       why = absl::NotFoundError(
           absl::StrCat("the lease expired: it reached the maximum lease duration of ",
                        absl::FormatDuration(options_.max_lease_duration)));
-    } else if (slot.in_flight == 0 && now >= idle_limit) {
+    } else if (!slot.held_by_stream && slot.in_flight == 0 && now >= idle_limit) {
       why = absl::NotFoundError(absl::StrCat("the lease expired: no command or Renew for ",
                                              absl::FormatDuration(slot.idle_timeout)));
     } else {
       // A command in flight counts as use: look again one idle timeout on.
       absl::Time next =
-          std::min(hard_limit, slot.in_flight > 0 ? now + slot.idle_timeout : idle_limit);
+          slot.held_by_stream
+              ? hard_limit
+              : std::min(hard_limit, slot.in_flight > 0 ? now + slot.idle_timeout : idle_limit);
       scheduler_.RunAfter(next - now, [this, lease] { CheckLeaseExpiry(lease); });
       return;
     }

@@ -60,6 +60,9 @@ struct AcquireOptions {
   // a retry takes over its place in the queue. Must be unique and hard to
   // guess (a UUID): whoever knows it gets the lease.
   std::string request_id;
+  // The lease lives as long as a stream that holds it: no idle timeout (the
+  // stream's end releases it), only the maximum lease duration.
+  bool held_by_stream = false;
 };
 
 // What an Acquire hands out.
@@ -215,6 +218,7 @@ class Pool {
     std::map<std::string, std::string> labels;
     std::string holder;
     std::string request_id;
+    bool held_by_stream = false;
     bool release_requested = false;
     ReleaseMode release_mode = ReleaseMode::kReset;
     absl::Status release_why;

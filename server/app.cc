@@ -163,6 +163,7 @@ int Run(int argc, char** argv) {
   health->SetServingStatus(kServiceName, false);
   health->SetServingStatus("", false);
   pool.Drain();
+  service.NotifyDraining(config->drain_timeout);
   switch (AwaitDrain(pool, signals, drain_deadline)) {
     case DrainEnd::kLeasesReleased:
       break;

@@ -212,6 +212,36 @@ grpc::ServerUnaryReactor* BrowserPoolService::GetPoolStatus(grpc::CallbackServer
   return FinishNow(absl::OkStatus());
 }
 
+grpc::ServerBidiReactor<v1::SessionRequest, v1::SessionResponse>* BrowserPoolService::Session(
+    grpc::CallbackServerContext* context) {
+  std::shared_ptr<SessionStream> stream =
+      SessionStream::Start(pool_, options_, context, [this](SessionStream* gone) {
+        absl::MutexLock lock(&streams_mu_);
+        streams_.erase(gone);
+      });
+  {
+    absl::MutexLock lock(&streams_mu_);
+    streams_.emplace(stream.get(), stream);
+  }
+  stream->Begin();
+  return stream.get();
+}
+
+void BrowserPoolService::NotifyDraining(absl::Duration time_left) {
+  std::vector<std::shared_ptr<SessionStream>> streams;
+  {
+    absl::MutexLock lock(&streams_mu_);
+    for (const auto& [raw, weak] : streams_) {
+      if (auto stream = weak.lock()) streams.push_back(std::move(stream));
+    }
+  }
+  v1::SessionNotice notice;
+  notice.set_kind(v1::SessionNotice::KIND_DRAINING);
+  notice.set_message("the server is shutting down: finish your work and close the stream");
+  ToProto(time_left, notice.mutable_time_left());
+  for (auto& stream : streams) stream->Notify(notice);
+}
+
 grpc::ServerUnaryReactor* BrowserPoolService::ListLeases(grpc::CallbackServerContext* context,
                                                          const v1::ListLeasesRequest* request,
                                                          v1::ListLeasesResponse* response) {

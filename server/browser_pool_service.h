@@ -1,12 +1,17 @@
 #pragma once
 
+#include <memory>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "foxpool/v1/browser_pool.grpc.pb.h"
 #include "nlohmann/json.hpp"
 #include "pool/pool.h"
 #include "server/commands.h"
+#include "server/session_stream.h"
 
 namespace foxpool::server {
 
@@ -23,6 +28,10 @@ void FillAcquireResponse(const pool::Grant& grant, v1::AcquireResponse* response
 class BrowserPoolService final : public foxpool::v1::BrowserPool::CallbackService {
  public:
   BrowserPoolService(pool::Pool& pool, ServiceOptions options);
+
+  // Tells every open Session stream that the server is draining and how
+  // long its lease has left.
+  void NotifyDraining(absl::Duration time_left);
 
   grpc::ServerUnaryReactor* Acquire(grpc::CallbackServerContext* context,
                                     const v1::AcquireRequest* request,
@@ -54,6 +63,8 @@ class BrowserPoolService final : public foxpool::v1::BrowserPool::CallbackServic
   grpc::ServerUnaryReactor* GetPoolStatus(grpc::CallbackServerContext* context,
                                           const v1::GetPoolStatusRequest* request,
                                           v1::GetPoolStatusResponse* response) override;
+  grpc::ServerBidiReactor<v1::SessionRequest, v1::SessionResponse>* Session(
+      grpc::CallbackServerContext* context) override;
   grpc::ServerUnaryReactor* ListLeases(grpc::CallbackServerContext* context,
                                        const v1::ListLeasesRequest* request,
                                        v1::ListLeasesResponse* response) override;
@@ -71,6 +82,9 @@ class BrowserPoolService final : public foxpool::v1::BrowserPool::CallbackServic
 
   pool::Pool& pool_;
   const ServiceOptions options_;
+  absl::Mutex streams_mu_;
+  absl::flat_hash_map<SessionStream*, std::weak_ptr<SessionStream>> streams_
+      ABSL_GUARDED_BY(streams_mu_);
 };
 
 }  // namespace foxpool::server

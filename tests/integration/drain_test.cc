@@ -77,6 +77,39 @@ TEST(DrainTest, HeldLeasesWorkOnUntilReleasedThenTheServerExits) {
   EXPECT_TRUE(NothingLeft(server, browsers));
 }
 
+TEST(DrainTest, OpenSessionStreamsAreToldAndTheirCloseEndsTheDrain) {
+  FoxpoolServer server(1, {"--drain_timeout=30s"});
+  ASSERT_TRUE(server.Start().ok());
+  grpc::ClientContext context;
+  auto stream = server.stub().Session(&context);
+  v1::SessionRequest acquire;
+  acquire.mutable_acquire();
+  ASSERT_TRUE(stream->Write(acquire));
+  v1::SessionResponse response;
+  ASSERT_TRUE(stream->Read(&response));
+  ASSERT_TRUE(response.has_acquired());
+
+  server.Signal(SIGTERM);
+  ASSERT_TRUE(stream->Read(&response));
+  ASSERT_TRUE(response.has_notice()) << response.DebugString();
+  EXPECT_EQ(response.notice().kind(), v1::SessionNotice::KIND_DRAINING);
+  EXPECT_EQ(response.notice().time_left().seconds(), 30);
+  // The stream still works, then its close lets the server go.
+  v1::SessionRequest command;
+  command.mutable_command()->set_id(7);
+  command.mutable_command()->mutable_evaluate()->set_expression("7 * 6");
+  ASSERT_TRUE(stream->Write(command));
+  ASSERT_TRUE(stream->Read(&response));
+  EXPECT_EQ(response.result().evaluate().result_json(), "42");
+  stream->WritesDone();
+  EXPECT_TRUE(stream->Finish().ok());
+  absl::Time closed = absl::Now();
+  std::optional<std::string> exit = server.WaitForExit(absl::Seconds(20));
+  ASSERT_TRUE(exit.has_value());
+  EXPECT_EQ(*exit, "exit code 0");
+  EXPECT_LT(absl::Now() - closed, absl::Seconds(10));
+}
+
 TEST(DrainTest, ALeaseNeverReleasedEndsAtTheDrainTimeout) {
   FoxpoolServer server(1, {"--drain_timeout=2s"});
   ASSERT_TRUE(server.Start().ok());

@@ -113,6 +113,7 @@ absl::Status FoxpoolServer::Start(absl::Duration timeout) {
       },
       absl::Seconds(20));
   if (!bound) return absl::DeadlineExceededError("foxpoold did not write its port");
+  port_ = port;
   auto channel =
       grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
   stub_ = v1::BrowserPool::NewStub(channel);

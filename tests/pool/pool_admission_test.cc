@@ -120,6 +120,20 @@ TEST_F(PoolTest, AtTheMaximumDurationAnInFlightCommandFinishesFirst) {
   EXPECT_EQ(pool_->Status().idle, 1);
 }
 
+TEST_F(PoolTest, AStreamsLeaseHasNoIdleTimeoutButAMaximumDuration) {
+  MakePool({.size = 1,
+            .default_idle_timeout = absl::Seconds(10),
+            .max_lease_duration = absl::Minutes(10)});
+  AcquireOptions stream;
+  stream.held_by_stream = true;
+  AcquireResult* result = Acquire(absl::Minutes(1), stream);
+  ASSERT_TRUE(result->grant.ok());
+  scheduler_.Advance(absl::Minutes(9));
+  EXPECT_TRUE(pool_->Use(result->grant->lease).ok());
+  scheduler_.Advance(absl::Minutes(1));
+  EXPECT_EQ(pool_->Use(result->grant->lease).status().code(), absl::StatusCode::kNotFound);
+}
+
 TEST_F(PoolTest, LeasesListsEveryLeaseOldestFirst) {
   MakePool({.size = 3});
   AcquireOptions labelled;
