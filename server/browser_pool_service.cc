@@ -8,6 +8,7 @@
 #include "absl/time/clock.h"
 #include "server/grpc_status.h"
 #include "server/unary_call.h"
+#include "spdlog/spdlog.h"
 
 namespace foxpool::server {
 namespace {
@@ -16,6 +17,8 @@ constexpr size_t kMaxLabels = 16;
 constexpr size_t kMaxLabelKey = 63;
 constexpr size_t kMaxLabelValue = 255;
 constexpr size_t kMaxRequestId = 128;
+// Grants with less time than this before the caller's deadline are not sent.
+constexpr absl::Duration kGrantMargin = absl::Milliseconds(5);
 
 grpc::ServerUnaryReactor* FinishNow(const absl::Status& status) {
   auto call = UnaryCall::Create();
@@ -83,23 +86,39 @@ grpc::ServerUnaryReactor* BrowserPoolService::Acquire(grpc::CallbackServerContex
   absl::StatusOr<pool::AcquireOptions> options =
       AcquireOptionsFrom(*request, CallDeadline(*context), context->peer());
   if (!options.ok()) return FinishNow(options.status());
-  auto call = UnaryCall::Create();
+  auto call = UnaryCall::Create(context);
   pool::Pool::WaitTicket ticket = pool_.Acquire(
       *std::move(options), [this, call, context, response](absl::StatusOr<pool::Grant> grant) {
-        bool delivered = call->TryFinish([&]() -> grpc::Status {
+        bool too_late = false;
+        bool finished = call->TryFinish([&]() -> grpc::Status {
           if (!grant.ok()) {
             if (auto retry = grant.status().GetPayload(pool::kRetryAfterPayload)) {
               context->AddTrailingMetadata("retry-after-ms", std::string(*retry));
             }
             return ToGrpcStatus(grant.status());
           }
+          // A grant sent moments before the caller's deadline may arrive
+          // after the caller gave up: keep the window instead.
+          if (CallDeadline(*context) - absl::Now() < kGrantMargin) {
+            too_late = true;
+            return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                                "a window came free as the deadline passed");
+          }
           FillAcquireResponse(*grant, response);
+          // If the answer still did not reach the caller (cancelled, reset
+          // connection, deadline), nobody holds the lease: take it back.
+          call->OnFinished([this, lease = grant->lease](bool cancelled) {
+            if (!cancelled) return;
+            spdlog::info("lease {} was never delivered: returning its window",
+                         lease.value().substr(0, 8));
+            (void)pool_.Release(lease, pool::ReleaseMode::kKeep);
+          });
           return grpc::Status::OK;
         });
-        // The caller left at the moment a window came free: the window goes
+        // Whenever the caller did not get the grant, the window goes
         // straight back (untouched, so without a reset), never into a lease
         // nobody holds.
-        if (!delivered && grant.ok()) {
+        if ((!finished || too_late) && grant.ok()) {
           (void)pool_.Release(grant->lease, pool::ReleaseMode::kKeep);
         }
       });

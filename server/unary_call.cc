@@ -4,8 +4,8 @@
 
 namespace foxpool::server {
 
-std::shared_ptr<UnaryCall> UnaryCall::Create() {
-  std::shared_ptr<UnaryCall> call(new UnaryCall());
+std::shared_ptr<UnaryCall> UnaryCall::Create(grpc::CallbackServerContext* context) {
+  std::shared_ptr<UnaryCall> call(new UnaryCall(context));
   call->self_ = call;
   return call;
 }
@@ -41,7 +41,18 @@ void UnaryCall::OnCancel() {
   TryFinish(grpc::Status(grpc::StatusCode::CANCELLED, "the call was cancelled"));
 }
 
+void UnaryCall::OnFinished(std::function<void(bool cancelled)> hook) {
+  absl::MutexLock lock(&mu_);
+  finished_hook_ = std::move(hook);
+}
+
 void UnaryCall::OnDone() {
+  std::function<void(bool)> hook;
+  {
+    absl::MutexLock lock(&mu_);
+    hook = std::move(finished_hook_);
+  }
+  if (hook) hook(context_ != nullptr && context_->IsCancelled());
   // gRPC is done with this reactor; callbacks still holding a reference
   // keep the object (not the call) alive.
   std::shared_ptr<UnaryCall> self = std::move(self_);
