@@ -167,9 +167,8 @@ Grant Pool::LeaseLocked(WindowId id, Slot& slot, const AcquireOptions& options,
   slot.release_requested = false;
   leases_.emplace(lease, id);
   if (!options.request_id.empty()) by_request_[options.request_id] = lease;
-  scheduler_.RunAfter(options.held_by_stream
-                          ? options_.max_lease_duration
-                          : std::min(idle_timeout, options_.max_lease_duration),
+  scheduler_.RunAfter(options.held_by_stream ? options_.max_lease_duration
+                                             : std::min(idle_timeout, options_.max_lease_duration),
                       [this, lease] { CheckLeaseExpiry(lease); });
   return Grant{lease, id, now - enqueued, idle_timeout};
 }
@@ -255,6 +254,12 @@ Pool::WaitTicket Pool::Acquire(AcquireOptions options, AcquireDone done) {
       }
     } else if (options.deadline <= now) {
       refused = absl::ResourceExhaustedError("no window is idle and the caller chose not to wait");
+      refused.SetPayload(kRetryAfterPayload,
+                         absl::Cord(absl::StrCat(absl::ToInt64Milliseconds(ExpectedWaitLocked()))));
+    } else if (options.fail_fast && options.deadline - now < ExpectedWaitLocked()) {
+      refused = absl::ResourceExhaustedError(
+          absl::StrCat("the expected wait (", absl::FormatDuration(ExpectedWaitLocked()),
+                       ") is longer than the caller's deadline allows"));
       refused.SetPayload(kRetryAfterPayload,
                          absl::Cord(absl::StrCat(absl::ToInt64Milliseconds(ExpectedWaitLocked()))));
     } else if (static_cast<int>(waiters_.size()) >= options_.max_queue) {

@@ -63,6 +63,9 @@ struct AcquireOptions {
   // The lease lives as long as a stream that holds it: no idle timeout (the
   // stream's end releases it), only the maximum lease duration.
   bool held_by_stream = false;
+  // Refuse at once (RESOURCE_EXHAUSTED, with a retry hint) rather than
+  // queue when the expected wait is longer than the time to the deadline.
+  bool fail_fast = false;
 };
 
 // What an Acquire hands out.

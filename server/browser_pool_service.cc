@@ -68,6 +68,7 @@ absl::StatusOr<pool::AcquireOptions> AcquireOptionsFrom(const v1::AcquireRequest
         absl::StrCat("request_id has more than ", kMaxRequestId, " bytes"));
   }
   options.request_id = request.request_id();
+  options.fail_fast = request.fail_fast();
   options.labels.insert(request.labels().begin(), request.labels().end());
   options.holder = std::move(holder);
   return options;

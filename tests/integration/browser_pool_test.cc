@@ -191,10 +191,12 @@ TEST_F(BrowserPoolTest, ScreenshotIsAPngOfTheViewport) {
 TEST_F(BrowserPoolTest, ReleasedWindowComesBackClean) {
   Lease other(stub());  // Holds the second window, so the next lease reuses the first.
   std::string window;
+  std::string stale_id;
   {
     Lease lease(stub());
     ASSERT_TRUE(lease.status().ok());
     window = lease.window();
+    stale_id = lease.id();
     ASSERT_TRUE(lease.Navigate(http_->Url("/cookie.html")).ok());
     EXPECT_EQ(lease.Eval("document.cookie = 'from_js=2; path=/'; "
                          "localStorage.setItem('k', 'v'); sessionStorage.setItem('s', 't'); "
@@ -211,6 +213,14 @@ TEST_F(BrowserPoolTest, ReleasedWindowComesBackClean) {
   ASSERT_TRUE(stub().GetUrl(Deadline().get(), url_request, &url).ok());
   EXPECT_EQ(url.url(), "about:blank");
   EXPECT_EQ(next.Eval("history.length"), "1");
+  // The previous holder's id cannot reach the window now leased to another.
+  v1::EvaluateRequest stale;
+  stale.set_lease_id(stale_id);
+  stale.set_expression("location.href = 'about:blank#hijacked'");
+  v1::EvaluateResponse ignored;
+  EXPECT_EQ(stub().Evaluate(Deadline().get(), stale, &ignored).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(next.Eval("location.hash"), "\"\"");
   // Same origin as before: nothing of the previous lease is visible.
   ASSERT_TRUE(next.Navigate(http_->Url("/title.html")).ok());
   EXPECT_EQ(next.Eval("[document.cookie, localStorage.length, sessionStorage.length]"),

@@ -7,6 +7,7 @@ generated stubs and clients/python).
 import ctypes
 import http.server
 import os
+import queue
 import signal
 import subprocess
 import sys
@@ -42,7 +43,9 @@ def die_with_parent():
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
-class PythonExampleTest(unittest.TestCase):
+class ServerCase(unittest.TestCase):
+    """Starts a real foxpoold with one window, and a page server."""
+
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory()
         port_file = os.path.join(self.tmp.name, "port")
@@ -70,6 +73,8 @@ class PythonExampleTest(unittest.TestCase):
         self.assertEqual(os.listdir(f"{self.tmp.name}/profiles"), [])
         self.tmp.cleanup()
 
+
+class PythonExampleTest(ServerCase):
     def test_example_drives_a_window(self):
         url = f"http://127.0.0.1:{self.http.server_address[1]}/"
         shot = os.path.join(self.tmp.name, "page.png")
@@ -99,6 +104,29 @@ class PythonExampleTest(unittest.TestCase):
             # HealthCheckRequest{service: name}; HealthCheckResponse{status: SERVING=1}.
             reply = check(b"\x0a" + bytes([len(name)]) + name, timeout=10)
         self.assertEqual(reply, b"\x08\x01")
+
+
+class DrainHealthTest(ServerCase):
+    """SIGTERM turns health NOT_SERVING at once while a stream lease runs on."""
+
+    def test_health_turns_not_serving_when_a_drain_starts(self):
+        outgoing = queue.Queue()
+        outgoing.put(pb.SessionRequest(acquire=pb.AcquireRequest()))
+        with grpc.insecure_channel(self.address) as channel:
+            stream = rpc.BrowserPoolStub(channel).Session(iter(outgoing.get, None))
+            self.assertTrue(next(stream).HasField("acquired"))
+            check = channel.unary_unary("/grpc.health.v1.Health/Check")
+            name = b"foxpool.v1.BrowserPool"
+            self.server.send_signal(signal.SIGTERM)
+            notice = next(stream)  # The drain notice comes first.
+            self.assertEqual(notice.notice.kind, pb.SessionNotice.KIND_DRAINING)
+            # HealthCheckResponse{status: NOT_SERVING=2}.
+            self.assertEqual(check(b"\x0a" + bytes([len(name)]) + name, timeout=10), b"\x08\x02")
+            outgoing.put(pb.SessionRequest(command=pb.SessionCommand(
+                id=1, evaluate=pb.EvaluateRequest(expression="1 + 1"))))
+            self.assertEqual(next(stream).result.evaluate.result_json, "2")
+            outgoing.put(None)  # Closing the stream releases the lease: the drain ends.
+            self.assertEqual(self.server.wait(timeout=30), 0)
 
 
 if __name__ == "__main__":

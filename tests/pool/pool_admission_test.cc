@@ -89,6 +89,27 @@ TEST_F(PoolTest, RefusalsCarryARetryHintFromRecentLeaseDurations) {
             RetryAfterMs(overflow->grant.status()));
 }
 
+TEST_F(PoolTest, FailFastRefusesAtOnceWhenTheWaitWouldOutlastTheDeadline) {
+  MakePool({.size = 1});
+  for (int i = 0; i < 20; ++i) {  // Leases of 10 s.
+    Grant grant = MustAcquire();
+    scheduler_.Advance(absl::Seconds(10));
+    ASSERT_TRUE(pool_->Release(grant.lease, ReleaseMode::kKeep).ok());
+  }
+  MustAcquire();
+  AcquireOptions fail_fast;
+  fail_fast.fail_fast = true;
+  AcquireResult* hopeless = Acquire(absl::Seconds(2), fail_fast);
+  ASSERT_EQ(hopeless->answers, 1);
+  EXPECT_EQ(hopeless->grant.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_GT(RetryAfterMs(hopeless->grant.status()), 2000);
+  AcquireResult* patient = Acquire(absl::Seconds(30), fail_fast);
+  EXPECT_EQ(patient->answers, 0);  // Queued: the deadline leaves room.
+  AcquireResult* plain = Acquire(absl::Seconds(2));
+  EXPECT_EQ(plain->answers, 0);  // Without fail_fast it waits as asked.
+  EXPECT_EQ(pool_->Status().queue_depth, 2);
+}
+
 TEST_F(PoolTest, NoLeaseOutlivesTheMaximumDurationEvenWhenBusy) {
   MakePool({.size = 1,
             .default_idle_timeout = absl::Seconds(60),
