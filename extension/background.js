@@ -4,6 +4,7 @@
 // reply is {id, ok, result} or {id, ok: false, error: {code, message}}.
 import { toErrorPayload, CommandError } from "./errors.js";
 import { navigationCommands } from "./commands/navigation.js";
+import { quitCommands } from "./commands/quit.js";
 import { resetCommands } from "./commands/reset.js";
 import { screenshotCommands } from "./commands/screenshot.js";
 import { scriptCommands } from "./commands/script.js";
@@ -14,6 +15,7 @@ const HANDLERS = {
   ...scriptCommands,
   ...screenshotCommands,
   ...resetCommands,
+  ...quitCommands,
 };
 
 const RECONNECT_MIN_MS = 100;

@@ -48,7 +48,8 @@ FirefoxWindow::FirefoxWindow(asio::io_context& io, Hub& hub, pool::WindowId id,
       secret_(pool::RandomHex(32)),
       channel_(hub.Expect(session_, secret_)),
       start_timer_(strand_),
-      grace_timer_(strand_) {}
+      grace_timer_(strand_),
+      close_timer_(strand_) {}
 
 FirefoxWindow::~FirefoxWindow() = default;
 
@@ -125,6 +126,7 @@ void FirefoxWindow::WatchExit() {
 }
 
 void FirefoxWindow::OnConnectionChange(bool connected) {
+  if (closed_) return;  // Quitting: the close timer or the exit decides.
   if (state_ == State::kStarting && connected) {
     FirstReset();
   } else if (state_ == State::kReady && !connected) {
@@ -178,6 +180,7 @@ void FirefoxWindow::OnExit() {
   state_ = State::kGone;
   start_timer_.cancel();
   grace_timer_.cancel();
+  close_timer_.cancel();
   std::string exit = process_->exit_description();
   absl::Status why;
   if (closed_) {
@@ -198,6 +201,8 @@ void FirefoxWindow::OnExit() {
   } else if (was == State::kReady && !closed_) {
     spdlog::warn("window {} died: {}", id_.ToString(), std::string(why.message()));
     std::move(died_)(why);
+  } else {
+    spdlog::info("window {} closed (Firefox {})", id_.ToString(), exit);
   }
   on_gone_();
 }
@@ -242,6 +247,20 @@ void FirefoxWindow::Close() {
   asio::dispatch(strand_, [self = shared_from_this()] {
     if (self->state_ == State::kGone) return;
     self->closed_ = true;
+    if (self->state_ == State::kReady && self->process_ != nullptr &&
+        self->options_.close_grace > absl::ZeroDuration()) {
+      // Ask Firefox to quit (its extension closes every window), and kill
+      // the group if it has not within the grace period. OnExit finishes
+      // either way. SIGTERM would not do: Firefox dies of it at once.
+      self->channel_->Call("quit", nlohmann::json::object(),
+                           absl::Now() + self->options_.close_grace,
+                           [](absl::StatusOr<nlohmann::json>) {});
+      self->close_timer_.expires_after(absl::ToChronoNanoseconds(self->options_.close_grace));
+      self->close_timer_.async_wait([self](boost::system::error_code ec) {
+        if (!ec && self->state_ != State::kGone) self->Kill(absl::AbortedError("closed"));
+      });
+      return;
+    }
     self->Kill(absl::AbortedError("closed"));
     if (self->state_ == State::kNew) {
       // Never launched: nothing runs, nothing to wait for.

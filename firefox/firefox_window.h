@@ -29,6 +29,9 @@ struct WindowOptions {
   absl::Duration start_timeout = absl::Seconds(30);
   // How long a ready window may stay disconnected before it counts as dead.
   absl::Duration reconnect_grace = absl::Seconds(5);
+  // Close() asks Firefox to quit (through the extension) and kills its
+  // process group if it is still there after this long. Zero: kill at once.
+  absl::Duration close_grace = absl::Seconds(1);
 };
 
 // One headless Firefox process group with its own profile, driven through
@@ -87,6 +90,7 @@ class FirefoxWindow : public pool::Window, public std::enable_shared_from_this<F
   std::unique_ptr<boost::asio::posix::stream_descriptor> exit_watch_;
   boost::asio::steady_timer start_timer_;
   boost::asio::steady_timer grace_timer_;
+  boost::asio::steady_timer close_timer_;
   pool::WindowFactory::StartDone ready_;
   pool::WindowFactory::DiedCallback died_;
   std::atomic<pid_t> pid_{0};

@@ -96,6 +96,21 @@ TEST(LifecycleTest, AKilledFirefoxIsReplacedAndItsHolderToldWhy) {
   EXPECT_EQ(profiles, 2u);
 }
 
+TEST(LifecycleTest, ARecycledWindowIsAskedToQuitBeforeBeingKilled) {
+  FoxpoolServer server(1);
+  ASSERT_TRUE(server.Start().ok());
+  {
+    Lease lease(server.stub());
+    ASSERT_TRUE(lease.status().ok());
+    ASSERT_TRUE(lease.Release(v1::RELEASE_MODE_RECYCLE).ok());
+  }
+  ASSERT_TRUE(WaitUntil([&] { return server.Log().find("window w1 closed") != std::string::npos; },
+                        absl::Seconds(10)));
+  // SIGTERM was enough: Firefox quit by itself within the grace period.
+  EXPECT_THAT(server.Log(), HasSubstr("window w1 closed (Firefox exit code 0)"));
+  EXPECT_TRUE(server.WaitForIdle(1, absl::Seconds(30)));
+}
+
 TEST(LifecycleTest, ShutdownLeavesNoFirefoxAndNoProfile) {
   FoxpoolServer server(2, {"--drain_timeout=1s"});
   ASSERT_TRUE(server.Start().ok());
