@@ -1,8 +1,12 @@
 #include "server/browser_pool_service.h"
 
+#include <signal.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -260,6 +264,22 @@ void BrowserPoolService::NotifyDraining(absl::Duration time_left) {
   notice.set_message("the server is shutting down: finish your work and close the stream");
   ToProto(time_left, notice.mutable_time_left());
   for (auto& stream : streams) stream->Notify(notice);
+}
+
+grpc::ServerUnaryReactor* BrowserPoolService::Drain(grpc::CallbackServerContext* context,
+                                                    const v1::DrainRequest* request,
+                                                    v1::DrainResponse* response) {
+  const std::string& peer = context->peer();
+  if (!absl::StartsWith(peer, "ipv4:127.") && !absl::StartsWith(peer, "ipv6:[::1]") &&
+      !absl::StartsWith(peer, "unix:")) {
+    return FinishNow(absl::PermissionDeniedError(
+        absl::StrCat("only callers on this machine may drain the server, not ", peer)));
+  }
+  spdlog::info("Drain requested by {}", peer);
+  // The same path as SIGTERM: the main thread waits for that signal.
+  kill(getpid(), SIGTERM);
+  ToProto(options_.drain_timeout, response->mutable_drain_timeout());
+  return FinishNow(absl::OkStatus());
 }
 
 grpc::ServerUnaryReactor* BrowserPoolService::ListLeases(grpc::CallbackServerContext* context,

@@ -65,6 +65,9 @@ class BrowserPoolService final : public foxpool::v1::BrowserPool::CallbackServic
                                           v1::GetPoolStatusResponse* response) override;
   grpc::ServerBidiReactor<v1::SessionRequest, v1::SessionResponse>* Session(
       grpc::CallbackServerContext* context) override;
+  grpc::ServerUnaryReactor* Drain(grpc::CallbackServerContext* context,
+                                  const v1::DrainRequest* request,
+                                  v1::DrainResponse* response) override;
   grpc::ServerUnaryReactor* ListLeases(grpc::CallbackServerContext* context,
                                        const v1::ListLeasesRequest* request,
                                        v1::ListLeasesResponse* response) override;

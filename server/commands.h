@@ -21,6 +21,8 @@ struct ServiceOptions {
   absl::Duration default_command_timeout = absl::Seconds(30);
   // Largest Evaluate expression accepted.
   size_t max_script_bytes = 1 << 20;
+  // Reported by Drain.
+  absl::Duration drain_timeout = absl::Minutes(1);
 };
 
 // One window command: how a request becomes the extension's method and

@@ -56,6 +56,7 @@ absl::StatusOr<Config> ParseConfig(int argc, char** argv) {
   config.log_level = absl::GetFlag(FLAGS_log_level);
   config.io_threads = absl::GetFlag(FLAGS_io_threads);
   config.drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
+  config.service.drain_timeout = config.drain_timeout;
 
   int size = absl::GetFlag(FLAGS_pool_size);
   if (size < 1 || size > 256) return absl::InvalidArgumentError("--pool_size must be 1..256");

@@ -129,5 +129,13 @@ class DrainHealthTest(ServerCase):
             self.assertEqual(self.server.wait(timeout=30), 0)
 
 
+class DrainRpcTest(ServerCase):
+    def test_drain_rpc_from_this_machine_stops_the_server(self):
+        with grpc.insecure_channel(self.address) as channel:
+            answer = rpc.BrowserPoolStub(channel).Drain(pb.DrainRequest(), timeout=10)
+        self.assertGreater(answer.drain_timeout.seconds, 0)
+        self.assertEqual(self.server.wait(timeout=30), 0)
+
+
 if __name__ == "__main__":
     unittest.main()
