@@ -201,6 +201,13 @@ void Pool::FinishLeaseLocked(WindowId id, Slot& slot, ReleaseMode mode, absl::St
   }
 }
 
+absl::Status Pool::RefusalLocked(const std::string& why) const {
+  absl::Status refused = absl::ResourceExhaustedError(why);
+  refused.SetPayload(kRetryAfterPayload,
+                     absl::Cord(absl::StrCat(absl::ToInt64Milliseconds(ExpectedWaitLocked()))));
+  return refused;
+}
+
 absl::Duration Pool::ExpectedWaitLocked() const {
   if (!idle_.empty()) return absl::ZeroDuration();
   // Windows free up, on average, one every average_lease_ / windows; the
@@ -253,20 +260,14 @@ Pool::WaitTicket Pool::Acquire(AcquireOptions options, AcquireDone done) {
         later.push_back([this, grant] { observer_->OnLeaseGranted(grant); });
       }
     } else if (options.deadline <= now) {
-      refused = absl::ResourceExhaustedError("no window is idle and the caller chose not to wait");
-      refused.SetPayload(kRetryAfterPayload,
-                         absl::Cord(absl::StrCat(absl::ToInt64Milliseconds(ExpectedWaitLocked()))));
+      refused = RefusalLocked("no window is idle and the caller chose not to wait");
     } else if (options.fail_fast && options.deadline - now < ExpectedWaitLocked()) {
-      refused = absl::ResourceExhaustedError(
-          absl::StrCat("the expected wait (", absl::FormatDuration(ExpectedWaitLocked()),
-                       ") is longer than the caller's deadline allows"));
-      refused.SetPayload(kRetryAfterPayload,
-                         absl::Cord(absl::StrCat(absl::ToInt64Milliseconds(ExpectedWaitLocked()))));
+      refused = RefusalLocked(absl::StrCat("the expected wait (",
+                                           absl::FormatDuration(ExpectedWaitLocked()),
+                                           ") is longer than the caller's deadline allows"));
     } else if (static_cast<int>(waiters_.size()) >= options_.max_queue) {
-      refused = absl::ResourceExhaustedError(
+      refused = RefusalLocked(
           absl::StrCat("the wait queue is full (", waiters_.size(), " callers waiting)"));
-      refused.SetPayload(kRetryAfterPayload,
-                         absl::Cord(absl::StrCat(absl::ToInt64Milliseconds(ExpectedWaitLocked()))));
     } else {
       options.deadline = std::min(options.deadline, now + options_.max_wait);
       absl::Duration wait = options.deadline - now;

@@ -266,6 +266,8 @@ class Pool {
   void FinishLeaseLocked(WindowId id, Slot& slot, ReleaseMode mode, absl::Status why,
                          Deferred& later) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Duration ExpectedWaitLocked() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // RESOURCE_EXHAUSTED saying `why`, with the retry hint.
+  absl::Status RefusalLocked(const std::string& why) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   Grant RegrantLocked(WindowId id, Slot& slot) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void EndUse(const LeaseId& lease);
   absl::Status LeaseErrorLocked(const LeaseId& lease) const ABSL_SHARED_LOCKS_REQUIRED(mu_);

@@ -97,9 +97,7 @@ grpc::ServerUnaryReactor* BrowserPoolService::Acquire(grpc::CallbackServerContex
         bool too_late = false;
         bool finished = call->TryFinish([&]() -> grpc::Status {
           if (!grant.ok()) {
-            if (auto retry = grant.status().GetPayload(pool::kRetryAfterPayload)) {
-              context->AddTrailingMetadata("retry-after-ms", std::string(*retry));
-            }
+            AddRetryHint(grant.status(), *context);
             return ToGrpcStatus(grant.status());
           }
           // A grant sent moments before the caller's deadline may arrive

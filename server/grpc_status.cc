@@ -3,6 +3,8 @@
 #include <chrono>
 #include <string>
 
+#include "pool/pool.h"
+
 namespace foxpool::server {
 
 grpc::Status ToGrpcStatus(const absl::Status& status) {
@@ -18,6 +20,12 @@ void ToProto(absl::Duration duration, google::protobuf::Duration* out) {
   int64_t seconds = absl::IDivDuration(duration, absl::Seconds(1), &duration);
   out->set_seconds(seconds);
   out->set_nanos(static_cast<int32_t>(absl::ToInt64Nanoseconds(duration)));
+}
+
+void AddRetryHint(const absl::Status& status, grpc::ServerContextBase& context) {
+  if (auto retry = status.GetPayload(pool::kRetryAfterPayload)) {
+    context.AddTrailingMetadata("retry-after-ms", std::string(*retry));
+  }
 }
 
 absl::Time CallDeadline(const grpc::ServerContextBase& context) {

@@ -14,6 +14,10 @@ grpc::Status ToGrpcStatus(const absl::Status& status);
 absl::Duration FromProto(const google::protobuf::Duration& duration);
 void ToProto(absl::Duration duration, google::protobuf::Duration* out);
 
+// Adds the trailing metadata `retry-after-ms` when `status` carries the
+// pool's retry hint (RESOURCE_EXHAUSTED refusals of Acquire).
+void AddRetryHint(const absl::Status& status, grpc::ServerContextBase& context);
+
 // The call's deadline, or InfiniteFuture when the caller set none.
 absl::Time CallDeadline(const grpc::ServerContextBase& context);
 

@@ -115,11 +115,8 @@ void SessionStream::OnGranted(absl::StatusOr<pool::Grant> grant) {
     return;
   }
   if (!grant.ok()) {
-    grpc::Status status = ToGrpcStatus(grant.status());
-    if (auto retry = grant.status().GetPayload(pool::kRetryAfterPayload)) {
-      context_->AddTrailingMetadata("retry-after-ms", std::string(*retry));
-    }
-    End(status);
+    AddRetryHint(grant.status(), *context_);
+    End(ToGrpcStatus(grant.status()));
     return;
   }
   v1::SessionResponse response;
