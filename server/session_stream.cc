@@ -106,6 +106,10 @@ void SessionStream::OnGranted(absl::StatusOr<pool::Grant> grant) {
     if (!stream_gone && grant.ok()) {
       lease_ = grant->lease;
       state_ = State::kLeased;
+    } else if (!stream_gone) {
+      // Under the lock: nobody can finish the stream (and free the
+      // context) until the hint is added.
+      AddRetryHint(grant.status(), *context_);
     }
   }
   if (stream_gone) {
@@ -115,7 +119,6 @@ void SessionStream::OnGranted(absl::StatusOr<pool::Grant> grant) {
     return;
   }
   if (!grant.ok()) {
-    AddRetryHint(grant.status(), *context_);
     End(ToGrpcStatus(grant.status()));
     return;
   }
