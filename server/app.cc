@@ -176,8 +176,8 @@ int Run(int argc, char** argv) {
   }
   // From here on everything is bounded so that the process exits within
   // the drain timeout + 5 s: calls still running get 2 s, then are
-  // cancelled; windows are killed (SIGKILL to each process group) and get
-  // 2 s to be reaped and their profiles removed.
+  // cancelled; windows are asked to quit, their process groups killed after
+  // a 1 s grace, and all of it reaped and the profiles removed within 2 s.
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   pool.Shutdown();
   bool clean = launcher.Shutdown(absl::Seconds(2));
