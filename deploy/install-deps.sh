@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what foxpool needs to build, test and run, from Debian 12's
-# packages. Installs only what is missing; works as root or through sudo.
+# Installs what foxpool needs to build and run, from Debian 12's packages,
+# plus any packages named as arguments (the tests add theirs). Installs only
+# what is missing; works as root or through sudo.
 set -euo pipefail
 
 packages=(
@@ -8,8 +9,10 @@ packages=(
   firefox-esr fonts-dejavu-core
   libgrpc++-dev protobuf-compiler-grpc protobuf-compiler libprotobuf-dev
   libboost-dev libabsl-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
+  prometheus-cpp-dev
   libgtest-dev libgmock-dev
   python3 python3-grpcio python3-protobuf
+  "$@"
 )
 
 missing=()

@@ -5,7 +5,9 @@
 # Firefox through the real gRPC server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-deploy/install-deps.sh
+# The tests also run a real Prometheus server and promtool (package
+# prometheus), and read screenshots and YAML from Python.
+deploy/install-deps.sh prometheus python3-pil python3-yaml
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 cmake --build build -j"$(nproc)"
 cd build

@@ -8,6 +8,7 @@
 #include <system_error>
 #include <utility>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -23,6 +24,11 @@ namespace foxpool::firefox {
 namespace asio = boost::asio;
 
 namespace {
+
+absl::Status WithReason(absl::Status status, absl::string_view reason) {
+  status.SetPayload(pool::kWindowFailurePayload, absl::Cord(reason));
+  return status;
+}
 
 void RemoveDirectory(const std::filesystem::path& dir) {
   // A content process killed a moment ago may still be finishing a write, so
@@ -101,7 +107,7 @@ void FirefoxWindow::DoLaunch() {
     state_ = State::kGone;
     hub_.Forget(session_, process.status());
     RemoveDirectory(options_.profile_dir);
-    std::move(ready_)(process.status());
+    std::move(ready_)(WithReason(process.status(), "start_failed"));
     on_gone_();
     return;
   }
@@ -111,8 +117,10 @@ void FirefoxWindow::DoLaunch() {
   start_timer_.expires_after(absl::ToChronoNanoseconds(options_.start_timeout));
   start_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
     if (ec || self->state_ != State::kStarting) return;
-    self->Kill(absl::DeadlineExceededError(absl::StrCat(
-        "Firefox was not ready within ", absl::FormatDuration(self->options_.start_timeout))));
+    self->Kill(WithReason(
+        absl::DeadlineExceededError(absl::StrCat(
+            "Firefox was not ready within ", absl::FormatDuration(self->options_.start_timeout))),
+        "start_timeout"));
   });
 }
 
@@ -133,9 +141,10 @@ void FirefoxWindow::OnConnectionChange(bool connected) {
     grace_timer_.expires_after(absl::ToChronoNanoseconds(options_.reconnect_grace));
     grace_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
       if (ec || self->state_ != State::kReady) return;
-      self->Kill(absl::UnavailableError(
-          absl::StrCat("the extension stayed disconnected for ",
-                       absl::FormatDuration(self->options_.reconnect_grace))));
+      self->Kill(WithReason(absl::UnavailableError(
+                                absl::StrCat("the extension stayed disconnected for ",
+                                             absl::FormatDuration(self->options_.reconnect_grace))),
+                            "disconnected"));
     });
   } else if (state_ == State::kReady && connected) {
     grace_timer_.cancel();
@@ -146,23 +155,24 @@ void FirefoxWindow::FirstReset() {
   // A fresh profile is clean already; the reset proves that the extension
   // can drive the window before the pool hands it out.
   absl::Time deadline = launched_at_ + options_.start_timeout;
-  channel_->Call("reset", nlohmann::json::object(), deadline,
-                 [self = shared_from_this()](absl::StatusOr<nlohmann::json> result) {
-                   asio::dispatch(self->strand_, [self, status = result.status()] {
-                     if (self->state_ != State::kStarting) return;
-                     if (!status.ok()) {
-                       self->Kill(absl::Status(
-                           status.code(), absl::StrCat("first reset failed: ", status.message())));
-                       return;
-                     }
-                     self->state_ = State::kReady;
-                     self->start_timer_.cancel();
-                     spdlog::info("window {} ready in {} (pid {})", self->id_.ToString(),
-                                  absl::FormatDuration(absl::Now() - self->launched_at_),
-                                  self->pid_.load());
-                     std::move(self->ready_)(std::static_pointer_cast<pool::Window>(self));
-                   });
-                 });
+  channel_->Call(
+      "reset", nlohmann::json::object(), deadline,
+      [self = shared_from_this()](absl::StatusOr<nlohmann::json> result) {
+        asio::dispatch(self->strand_, [self, status = result.status()] {
+          if (self->state_ != State::kStarting) return;
+          if (!status.ok()) {
+            self->Kill(WithReason(
+                absl::Status(status.code(), absl::StrCat("first reset failed: ", status.message())),
+                "start_failed"));
+            return;
+          }
+          self->state_ = State::kReady;
+          self->start_timer_.cancel();
+          spdlog::info("window {} ready in {} (pid {})", self->id_.ToString(),
+                       absl::FormatDuration(absl::Now() - self->launched_at_), self->pid_.load());
+          std::move(self->ready_)(std::static_pointer_cast<pool::Window>(self));
+        });
+      });
 }
 
 void FirefoxWindow::Kill(absl::Status reason) {
@@ -188,10 +198,14 @@ void FirefoxWindow::OnExit() {
   } else if (!kill_reason_.ok()) {
     why = absl::Status(kill_reason_.code(),
                        absl::StrCat(kill_reason_.message(), " (Firefox ", exit, ")"));
+    if (auto reason = kill_reason_.GetPayload(pool::kWindowFailurePayload)) {
+      why.SetPayload(pool::kWindowFailurePayload, *reason);
+    }
   } else {
     std::string tail = LogTail();
-    why = absl::AbortedError(
-        absl::StrCat("Firefox ", exit, tail.empty() ? "" : "; its last output: ", tail));
+    why = WithReason(absl::AbortedError(absl::StrCat(
+                         "Firefox ", exit, tail.empty() ? "" : "; its last output: ", tail)),
+                     process_->killed_by_signal() ? "signaled" : "exited");
   }
   hub_.Forget(session_, absl::AbortedError(absl::StrCat("the window's Firefox ", exit)));
   RemoveDirectory(options_.profile_dir);

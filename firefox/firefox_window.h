@@ -59,6 +59,9 @@ class FirefoxWindow : public pool::Window, public std::enable_shared_from_this<F
   pool::WindowId id() const { return id_; }
   // The Firefox main process, 0 before launch.
   pid_t pid() const;
+  // The window's session on the hub (not a secret: the hub also wants the
+  // secret); logs carry it to tie the window's lines together.
+  const SessionId& session() const { return session_; }
 
  private:
   enum class State { kNew, kStarting, kReady, kGone };

@@ -4,6 +4,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <system_error>
 #include <utility>
 
@@ -97,15 +98,15 @@ void Launcher::OnGone(pool::WindowId id) {
 
 bool Launcher::NoneLiveLocked() const { return live_.empty(); }
 
-std::vector<pid_t> Launcher::Pids() const {
+std::vector<Launcher::WindowProcess> Launcher::Processes() const {
   absl::MutexLock lock(&mu_);
-  std::vector<pid_t> pids;
+  std::vector<WindowProcess> processes;
   for (const auto& [id, weak] : live_) {
     if (auto window = weak.lock(); window != nullptr && window->pid() != 0) {
-      pids.push_back(window->pid());
+      processes.push_back(WindowProcess{id, window->pid(), window->session()});
     }
   }
-  return pids;
+  return processes;
 }
 
 bool Launcher::Shutdown(absl::Duration timeout) {
@@ -128,6 +129,20 @@ bool Launcher::Shutdown(absl::Duration timeout) {
   std::error_code ec;
   std::filesystem::remove_all(instance_dir_, ec);
   return all_gone;
+}
+
+std::string FirefoxVersion(const std::filesystem::path& binary) {
+  std::error_code ec;
+  std::filesystem::path resolved = std::filesystem::canonical(binary, ec);
+  if (ec) return "unknown";
+  std::ifstream ini(resolved.parent_path() / "application.ini");
+  std::string line;
+  bool in_app = false;
+  while (std::getline(ini, line)) {
+    if (absl::StartsWith(line, "[")) in_app = line == "[App]";
+    if (in_app && absl::StartsWith(line, "Version=")) return line.substr(8);
+  }
+  return "unknown";
 }
 
 }  // namespace foxpool::firefox

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
@@ -48,8 +49,14 @@ class Launcher : public pool::WindowFactory {
   // instance directory. The io_context must still run. True when all went.
   bool Shutdown(absl::Duration timeout);
 
-  // Pids of the live Firefox main processes, for tests and status.
-  std::vector<pid_t> Pids() const;
+  // The live windows' Firefox main processes (each leads its own process
+  // group), for memory sampling and status.
+  struct WindowProcess {
+    pool::WindowId id;
+    pid_t pid;
+    SessionId session;
+  };
+  std::vector<WindowProcess> Processes() const;
 
  private:
   void OnGone(pool::WindowId id);
@@ -65,5 +72,9 @@ class Launcher : public pool::WindowFactory {
   absl::flat_hash_map<pool::WindowId, std::weak_ptr<FirefoxWindow>> live_ ABSL_GUARDED_BY(mu_);
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
 };
+
+// The version in application.ini beside the (symlink-resolved) Firefox
+// binary, e.g. "153.7.0"; "unknown" when there is none.
+std::string FirefoxVersion(const std::filesystem::path& binary);
 
 }  // namespace foxpool::firefox

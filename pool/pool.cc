@@ -5,16 +5,26 @@
 
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 
 namespace foxpool::pool {
+namespace {
+
+absl::string_view StateName(int state) {
+  static constexpr const char* kNames[] = {"starting", "idle", "leased", "resetting"};
+  return kNames[state];
+}
+
+}  // namespace
 
 LeaseUse::LeaseUse(LeaseUse&& other) noexcept
     : pool_(std::exchange(other.pool_, nullptr)),
       lease_(std::move(other.lease_)),
+      id_(other.id_),
       window_(std::move(other.window_)) {}
 
 LeaseUse::~LeaseUse() {
-  if (pool_ != nullptr) pool_->EndUse(lease_);
+  if (pool_ != nullptr) pool_->EndUse(lease_, id_);
 }
 
 Pool::Pool(PoolOptions options, WindowFactory& factory, Scheduler& scheduler,
@@ -52,7 +62,9 @@ void Pool::StartWindowLocked(absl::Duration delay, Deferred& later) {
 void Pool::LaunchNow(WindowId id) {
   {
     absl::MutexLock lock(&mu_);
-    if (!slots_.contains(id)) return;  // Shut down while backing off.
+    auto it = slots_.find(id);
+    if (it == slots_.end()) return;  // Shut down while backing off.
+    it->second.launched_at = scheduler_.Now();
   }
   factory_.Start(
       id,
@@ -84,9 +96,13 @@ void Pool::OnWindowStarted(WindowId id, absl::StatusOr<std::shared_ptr<Window>> 
       }
     } else {
       consecutive_failures_ = 0;
-      it->second.window = *std::move(window);
+      Slot& slot = it->second;
+      slot.window = *std::move(window);
+      slot.ready_at = scheduler_.Now();
       if (observer_ != nullptr) {
-        later.push_back([this, id] { observer_->OnWindowReady(id); });
+        later.push_back([this, id, took = slot.ready_at - slot.launched_at] {
+          observer_->OnWindowReady(id, took);
+        });
       }
       MakeIdleLocked(id, later);
     }
@@ -108,7 +124,9 @@ void Pool::OnWindowDied(WindowId id, absl::Status why) {
       if (leases_.contains(slot.lease)) DropLeaseLocked(slot.lease, slot, ended);
       if (observer_ != nullptr) {
         later.push_back(
-            [this, lease = slot.lease, id, ended] { observer_->OnLeaseEnded(lease, id, ended); });
+            [this, lease = slot.lease, id, ended, held = scheduler_.Now() - slot.leased_at] {
+              observer_->OnLeaseEnded(lease, id, LeaseEnd::kWindowDied, held, ended);
+            });
       }
     }
     idle_.erase(std::remove(idle_.begin(), idle_.end(), id), idle_.end());
@@ -155,6 +173,7 @@ Grant Pool::LeaseLocked(WindowId id, Slot& slot, const AcquireOptions& options,
       std::max(options.idle_timeout.value_or(options_.default_idle_timeout), absl::Milliseconds(1)),
       options_.max_idle_timeout);
   slot.state = State::kLeased;
+  ++slot.leases_served;
   slot.lease = lease;
   slot.leased_at = now;
   slot.last_used = now;
@@ -188,17 +207,23 @@ void Pool::DropLeaseLocked(const LeaseId& lease, Slot& slot, const absl::Status&
   }
 }
 
-void Pool::FinishLeaseLocked(WindowId id, Slot& slot, ReleaseMode mode, absl::Status why,
-                             Deferred& later) {
+void Pool::FinishLeaseLocked(WindowId id, Slot& slot, ReleaseMode mode, LeaseEnd reason,
+                             absl::Status why, Deferred& later) {
   if (slot.in_flight > 0) {
     // Commands still run on the window: return it when the last one ends,
     // so that it is never reset or re-leased under them.
     slot.release_requested = true;
     slot.release_mode = mode;
+    slot.release_reason = reason;
     slot.release_why = std::move(why);
   } else {
-    EndLeaseLocked(id, slot, mode, std::move(why), later);
+    EndLeaseLocked(id, slot, mode, reason, std::move(why), later);
   }
+}
+
+void Pool::NoteRefusalLocked(AcquireRefusal why, absl::Duration waited, Deferred& later) {
+  if (observer_ == nullptr) return;
+  later.push_back([this, why, waited] { observer_->OnAcquireRefused(why, waited); });
 }
 
 absl::Status Pool::RefusalLocked(const std::string& why) const {
@@ -226,6 +251,7 @@ Pool::WaitTicket Pool::Acquire(AcquireOptions options, AcquireDone done) {
     ticket = next_ticket_++;
     absl::Time now = scheduler_.Now();
     absl::Status refused;
+    AcquireRefusal refusal = AcquireRefusal::kNoWait;
     auto same_request =
         options.request_id.empty() ? by_request_.end() : by_request_.find(options.request_id);
     auto same_waiter = options.request_id.empty()
@@ -235,6 +261,7 @@ Pool::WaitTicket Pool::Acquire(AcquireOptions options, AcquireDone done) {
                              });
     if (draining_) {
       refused = absl::UnavailableError("the server is draining");
+      refusal = AcquireRefusal::kDraining;
     } else if (same_request != by_request_.end()) {
       // A retry of an Acquire that got its lease: the same lease again.
       WindowId id = leases_.at(same_request->second);
@@ -246,6 +273,7 @@ Pool::WaitTicket Pool::Acquire(AcquireOptions options, AcquireDone done) {
       later.push_back([old = std::move(same_waiter->done)]() mutable {
         std::move(old)(absl::AbortedError("replaced by a retry with the same request_id"));
       });
+      NoteRefusalLocked(AcquireRefusal::kReplaced, now - same_waiter->enqueued, later);
       same_waiter->ticket = ticket;
       same_waiter->done = std::move(done);
       same_waiter->options.deadline = std::min(options.deadline, now + options_.max_wait);
@@ -262,10 +290,12 @@ Pool::WaitTicket Pool::Acquire(AcquireOptions options, AcquireDone done) {
     } else if (options.deadline <= now) {
       refused = RefusalLocked("no window is idle and the caller chose not to wait");
     } else if (options.fail_fast && options.deadline - now < ExpectedWaitLocked()) {
+      refusal = AcquireRefusal::kWaitTooLong;
       refused = RefusalLocked(absl::StrCat("the expected wait (",
                                            absl::FormatDuration(ExpectedWaitLocked()),
                                            ") is longer than the caller's deadline allows"));
     } else if (static_cast<int>(waiters_.size()) >= options_.max_queue) {
+      refusal = AcquireRefusal::kQueueFull;
       refused = RefusalLocked(
           absl::StrCat("the wait queue is full (", waiters_.size(), " callers waiting)"));
     } else {
@@ -276,6 +306,7 @@ Pool::WaitTicket Pool::Acquire(AcquireOptions options, AcquireDone done) {
     }
     if (!refused.ok()) {
       later.push_back([done = std::move(done), refused]() mutable { std::move(done)(refused); });
+      NoteRefusalLocked(refusal, absl::ZeroDuration(), later);
     }
   }
   RunAll(later);
@@ -297,6 +328,7 @@ void Pool::CheckWaiter(WaitTicket ticket) {
         absl::StrCat("no window became idle within ", absl::FormatDuration(now - it->enqueued),
                      " (", slots_.size(), " windows, none idle)"));
     later.push_back([done = std::move(it->done), expired]() mutable { std::move(done)(expired); });
+    NoteRefusalLocked(AcquireRefusal::kDeadline, now - it->enqueued, later);
     waiters_.erase(it);
   }
   RunAll(later);
@@ -316,6 +348,7 @@ bool Pool::CancelWait(WaitTicket ticket) {
     later.push_back([done = std::move(it->done)]() mutable {
       std::move(done)(absl::CancelledError("the caller stopped waiting"));
     });
+    NoteRefusalLocked(AcquireRefusal::kCancelled, scheduler_.Now() - it->enqueued, later);
     waiters_.erase(it);
   }
   RunAll(later);
@@ -335,21 +368,23 @@ absl::StatusOr<LeaseUse> Pool::Use(const LeaseId& lease) {
   Slot& slot = slots_.at(it->second);
   ++slot.in_flight;
   slot.last_used = scheduler_.Now();
-  return LeaseUse(this, lease, slot.window);
+  return LeaseUse(this, lease, it->second, slot.window);
 }
 
-void Pool::EndUse(const LeaseId& lease) {
+void Pool::EndUse(const LeaseId& lease, WindowId id) {
   Deferred later;
   {
     absl::MutexLock lock(&mu_);
-    for (auto& [id, slot] : slots_) {
-      if (slot.state != State::kLeased || !(slot.lease == lease)) continue;
+    auto it = slots_.find(id);
+    // The lease may have ended (and the window been re-leased) meanwhile,
+    // but not while this use counted as in flight on it.
+    if (it != slots_.end() && it->second.state == State::kLeased && it->second.lease == lease) {
+      Slot& slot = it->second;
       --slot.in_flight;
       slot.last_used = scheduler_.Now();
       if (slot.in_flight == 0 && slot.release_requested) {
-        EndLeaseLocked(id, slot, slot.release_mode, slot.release_why, later);
+        EndLeaseLocked(id, slot, slot.release_mode, slot.release_reason, slot.release_why, later);
       }
-      break;
     }
   }
   RunAll(later);
@@ -377,19 +412,20 @@ absl::Status Pool::Release(const LeaseId& lease, ReleaseMode mode) {
     WindowId id = it->second;
     Slot& slot = slots_.at(id);
     DropLeaseLocked(lease, slot, absl::FailedPreconditionError("the lease was released"));
-    FinishLeaseLocked(id, slot, mode, absl::OkStatus(), later);
+    FinishLeaseLocked(id, slot, mode, LeaseEnd::kReleased, absl::OkStatus(), later);
   }
   RunAll(later);
   return absl::OkStatus();
 }
 
-void Pool::EndLeaseLocked(WindowId id, Slot& slot, ReleaseMode mode, absl::Status why,
-                          Deferred& later) {
-  if (observer_ != nullptr) {
-    later.push_back(
-        [this, lease = slot.lease, id, why] { observer_->OnLeaseEnded(lease, id, why); });
-  }
+void Pool::EndLeaseLocked(WindowId id, Slot& slot, ReleaseMode mode, LeaseEnd reason,
+                          absl::Status why, Deferred& later) {
   absl::Duration lasted = scheduler_.Now() - slot.leased_at;
+  if (observer_ != nullptr) {
+    later.push_back([this, lease = slot.lease, id, reason, lasted, why] {
+      observer_->OnLeaseEnded(lease, id, reason, lasted, why);
+    });
+  }
   average_lease_ = (average_lease_ * 4 + lasted) / 5;
   slot.lease = LeaseId();
   slot.labels.clear();
@@ -404,10 +440,14 @@ void Pool::EndLeaseLocked(WindowId id, Slot& slot, ReleaseMode mode, absl::Statu
       MakeIdleLocked(id, later);
       break;
     case ReleaseMode::kRecycle:
+      if (observer_ != nullptr) {
+        later.push_back([this, id] { observer_->OnWindowRecycled(id, Recycle::kRequested); });
+      }
       RemoveWindowLocked(id, /*replace=*/true, later);
       break;
     case ReleaseMode::kReset:
       slot.state = State::kResetting;
+      slot.reset_started = scheduler_.Now();
       later.push_back([this, id, w = slot.window,
                        deadline = scheduler_.Now() + options_.reset_timeout] {
         w->Reset(deadline, [this, id](absl::Status status) { OnResetDone(id, std::move(status)); });
@@ -423,6 +463,11 @@ void Pool::OnResetDone(WindowId id, absl::Status status) {
     auto it = slots_.find(id);
     if (it == slots_.end() || it->second.state != State::kResetting) return;
     if (status.ok()) {
+      if (observer_ != nullptr) {
+        later.push_back([this, id, took = scheduler_.Now() - it->second.reset_started] {
+          observer_->OnWindowReset(id, took);
+        });
+      }
       MakeIdleLocked(id, later);
     } else {
       ++windows_failed_total_;
@@ -430,6 +475,7 @@ void Pool::OnResetDone(WindowId id, absl::Status status) {
         later.push_back([this, id, status] {
           observer_->OnWindowFailed(
               id, absl::Status(status.code(), absl::StrCat("reset failed: ", status.message())));
+          observer_->OnWindowRecycled(id, Recycle::kResetFailed);
         });
       }
       RemoveWindowLocked(id, /*replace=*/true, later);
@@ -450,7 +496,9 @@ void Pool::CheckLeaseExpiry(LeaseId lease) {
     absl::Time hard_limit = slot.leased_at + options_.max_lease_duration;
     absl::Time idle_limit = slot.last_used + slot.idle_timeout;
     absl::Status why;
+    LeaseEnd reason = LeaseEnd::kIdleTimeout;
     if (now >= hard_limit) {
+      reason = LeaseEnd::kMaxDuration;
       why = absl::NotFoundError(
           absl::StrCat("the lease expired: it reached the maximum lease duration of ",
                        absl::FormatDuration(options_.max_lease_duration)));
@@ -467,7 +515,7 @@ void Pool::CheckLeaseExpiry(LeaseId lease) {
       return;
     }
     DropLeaseLocked(lease, slot, why);
-    FinishLeaseLocked(id, slot, ReleaseMode::kReset, why, later);
+    FinishLeaseLocked(id, slot, ReleaseMode::kReset, reason, why, later);
   }
   RunAll(later);
 }
@@ -515,6 +563,21 @@ std::vector<LeaseInfo> Pool::Leases() const {
   return leases;
 }
 
+std::vector<WindowInfo> Pool::Windows() const {
+  absl::MutexLock lock(&mu_);
+  absl::Time now = scheduler_.Now();
+  std::vector<WindowInfo> windows;
+  for (const auto& [id, slot] : slots_) {
+    bool ready = slot.window != nullptr;
+    windows.push_back(WindowInfo{id, StateName(static_cast<int>(slot.state)),
+                                 ready ? now - slot.ready_at : absl::ZeroDuration(),
+                                 slot.leases_served});
+  }
+  std::sort(windows.begin(), windows.end(),
+            [](const WindowInfo& a, const WindowInfo& b) { return a.id.value() < b.id.value(); });
+  return windows;
+}
+
 absl::Status Pool::Revoke(WindowId window) {
   Deferred later;
   {
@@ -527,7 +590,7 @@ absl::Status Pool::Revoke(WindowId window) {
     Slot& slot = it->second;
     absl::Status why = absl::FailedPreconditionError("the lease was revoked by an operator");
     DropLeaseLocked(slot.lease, slot, why);
-    FinishLeaseLocked(window, slot, ReleaseMode::kReset, why, later);
+    FinishLeaseLocked(window, slot, ReleaseMode::kReset, LeaseEnd::kRevoked, why, later);
   }
   RunAll(later);
   return absl::OkStatus();
@@ -535,13 +598,18 @@ absl::Status Pool::Revoke(WindowId window) {
 
 void Pool::Drain() {
   std::list<Waiter> refused;
+  absl::Time now;
   {
     absl::MutexLock lock(&mu_);
     draining_ = true;
     refused.swap(waiters_);
+    now = scheduler_.Now();
   }
   for (Waiter& waiter : refused) {
     std::move(waiter.done)(absl::UnavailableError("the server is draining"));
+    if (observer_ != nullptr) {
+      observer_->OnAcquireRefused(AcquireRefusal::kDraining, now - waiter.enqueued);
+    }
   }
 }
 
@@ -563,11 +631,13 @@ void Pool::Shutdown() {
     if (shut_down_) return;
     shut_down_ = true;
     absl::Status why = absl::UnavailableError("the server shut down");
+    absl::Time now = scheduler_.Now();
     for (const auto& [lease, id] : leases_) {
       ended_.Remember(lease, why);
       if (observer_ != nullptr) {
-        later.push_back(
-            [this, lease = lease, id = id, why] { observer_->OnLeaseEnded(lease, id, why); });
+        later.push_back([this, lease = lease, id = id, why, held = now - slots_.at(id).leased_at] {
+          observer_->OnLeaseEnded(lease, id, LeaseEnd::kShutdown, held, why);
+        });
       }
     }
     leases_.clear();

@@ -15,10 +15,12 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "pool/ended_leases.h"
 #include "pool/ids.h"
+#include "pool/observer.h"
 #include "pool/scheduler.h"
 #include "pool/window.h"
 
@@ -103,21 +105,18 @@ struct LeaseInfo {
   int commands_in_flight = 0;
 };
 
+// One window, as an operator sees it.
+struct WindowInfo {
+  WindowId id;
+  absl::string_view state;  // "starting", "idle", "leased" or "resetting"
+  // Since the window became ready; zero while it starts.
+  absl::Duration age;
+  int leases_served = 0;
+};
+
 // RESOURCE_EXHAUSTED refusals of Acquire carry this payload: the suggested
 // time before retrying, in milliseconds, as decimal text.
 inline constexpr char kRetryAfterPayload[] = "type.foxpool.dev/retry-after-ms";
-
-// Observes lease and window life for logs and metrics. Called without the
-// pool's lock held, on whichever thread caused the event.
-class PoolObserver {
- public:
-  virtual ~PoolObserver() = default;
-  virtual void OnWindowReady(WindowId /*id*/) {}
-  virtual void OnWindowFailed(WindowId /*id*/, const absl::Status& /*why*/) {}
-  virtual void OnLeaseGranted(const Grant& /*grant*/) {}
-  virtual void OnLeaseEnded(const LeaseId& /*lease*/, WindowId /*window*/,
-                            const absl::Status& /*why*/) {}
-};
 
 class Pool;
 
@@ -130,13 +129,15 @@ class LeaseUse {
   LeaseUse& operator=(LeaseUse&&) = delete;
   ~LeaseUse();
   Window& window() const { return *window_; }
+  WindowId window_id() const { return id_; }
 
  private:
   friend class Pool;
-  LeaseUse(Pool* pool, LeaseId lease, std::shared_ptr<Window> window)
-      : pool_(pool), lease_(std::move(lease)), window_(std::move(window)) {}
+  LeaseUse(Pool* pool, LeaseId lease, WindowId id, std::shared_ptr<Window> window)
+      : pool_(pool), lease_(std::move(lease)), id_(id), window_(std::move(window)) {}
   Pool* pool_;
   LeaseId lease_;
+  WindowId id_;
   std::shared_ptr<Window> window_;
 };
 
@@ -191,6 +192,9 @@ class Pool {
   // Every live lease, oldest first.
   std::vector<LeaseInfo> Leases() const;
 
+  // Every window, in id order.
+  std::vector<WindowInfo> Windows() const;
+
   // Ends the lease on `window` for its holder (whose next command gets
   // FAILED_PRECONDITION saying so) and resets the window. NOT_FOUND if the
   // window is not leased.
@@ -212,6 +216,10 @@ class Pool {
   struct Slot {
     State state = State::kStarting;
     std::shared_ptr<Window> window;
+    absl::Time launched_at;  // When the factory was asked to start it.
+    absl::Time ready_at;
+    absl::Time reset_started;
+    int leases_served = 0;
     // While leased:
     LeaseId lease;
     absl::Time leased_at;
@@ -224,6 +232,7 @@ class Pool {
     bool held_by_stream = false;
     bool release_requested = false;
     ReleaseMode release_mode = ReleaseMode::kReset;
+    LeaseEnd release_reason = LeaseEnd::kReleased;
     absl::Status release_why;
   };
 
@@ -247,8 +256,8 @@ class Pool {
   Grant LeaseLocked(WindowId id, Slot& slot, const AcquireOptions& options, absl::Time enqueued)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Ends the lease on `slot` and returns its window per `mode`.
-  void EndLeaseLocked(WindowId id, Slot& slot, ReleaseMode mode, absl::Status why, Deferred& later)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void EndLeaseLocked(WindowId id, Slot& slot, ReleaseMode mode, LeaseEnd reason, absl::Status why,
+                      Deferred& later) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RemoveWindowLocked(WindowId id, bool replace, Deferred& later)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The waiter with `ticket`, or waiters_.end(). The queue is short (it is
@@ -263,13 +272,17 @@ class Pool {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Ends `slot`'s lease and returns its window now, or when its last
   // in-flight command ends.
-  void FinishLeaseLocked(WindowId id, Slot& slot, ReleaseMode mode, absl::Status why,
-                         Deferred& later) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void FinishLeaseLocked(WindowId id, Slot& slot, ReleaseMode mode, LeaseEnd reason,
+                         absl::Status why, Deferred& later) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Tells the observer, once the lock is released, that an Acquire got
+  // nothing. The caller's `done` must be queued in `later` first.
+  void NoteRefusalLocked(AcquireRefusal why, absl::Duration waited, Deferred& later)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Duration ExpectedWaitLocked() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // RESOURCE_EXHAUSTED saying `why`, with the retry hint.
   absl::Status RefusalLocked(const std::string& why) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   Grant RegrantLocked(WindowId id, Slot& slot) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void EndUse(const LeaseId& lease);
+  void EndUse(const LeaseId& lease, WindowId id);
   absl::Status LeaseErrorLocked(const LeaseId& lease) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   bool NoneLeasedLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   static void RunAll(Deferred& later);

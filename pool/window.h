@@ -38,6 +38,18 @@ class Window {
   virtual void Close() = 0;
 };
 
+// A window's failure status (from Start or the died callback) may carry this
+// payload: one of kWindowFailureReasons, a stable word for why (metrics count
+// failures by it; a status without one counts as "other").
+inline constexpr char kWindowFailurePayload[] = "type.foxpool.dev/window-failure";
+inline constexpr const char* kWindowFailureReasons[] = {
+    "start_failed",   // could not launch, or its extension never answered
+    "start_timeout",  // not ready within the start timeout
+    "exited",         // the browser exited by itself
+    "signaled",       // the browser was killed by a signal (OOM killer, kill -9)
+    "disconnected",   // the extension stayed disconnected past its grace
+};
+
 // Starts windows for the pool.
 class WindowFactory {
  public:

@@ -2,7 +2,10 @@
 
 #include <signal.h>
 
+#include <atomic>
+#include <cstdio>
 #include <fstream>
+#include <limits>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -19,43 +22,31 @@
 #include "server/asio_scheduler.h"
 #include "server/browser_pool_service.h"
 #include "server/config.h"
+#include "server/http_endpoint.h"
+#include "server/logging.h"
+#include "server/memory_sampler.h"
+#include "server/metrics.h"
+#include "server/status_page.h"
+#include "server/telemetry.h"
 #include "spdlog/spdlog.h"
 
 namespace foxpool::server {
 namespace {
 
 constexpr char kServiceName[] = "foxpool.v1.BrowserPool";
+constexpr char kVersion[] = FOXPOOL_VERSION;
 
-// Logs the pool's life and flips health to SERVING once a window is ready.
-// Lease ids are credentials: only their first 8 hex digits are logged.
-class LoggingObserver : public pool::PoolObserver {
- public:
-  void SetHealth(grpc::HealthCheckServiceInterface* health) { health_ = health; }
-
-  void OnWindowReady(pool::WindowId id) override {
-    if (health_ != nullptr && !serving_.exchange(true)) {
-      health_->SetServingStatus(kServiceName, true);
-      health_->SetServingStatus("", true);
-    }
+std::string ObservabilityName(Observability level) {
+  switch (level) {
+    case Observability::kBasic:
+      return "basic";
+    case Observability::kDetailed:
+      return "detailed";
+    case Observability::kComplete:
+      return "complete";
   }
-  void OnWindowFailed(pool::WindowId id, const absl::Status& why) override {
-    spdlog::warn("window {} out of service: {}", id.ToString(), why.ToString());
-  }
-  void OnLeaseGranted(const pool::Grant& grant) override {
-    spdlog::info("lease {} granted: window {}, waited {}", Short(grant.lease),
-                 grant.window.ToString(), absl::FormatDuration(grant.waited));
-  }
-  void OnLeaseEnded(const pool::LeaseId& lease, pool::WindowId window,
-                    const absl::Status& why) override {
-    spdlog::info("lease {} ended: window {}, {}", Short(lease), window.ToString(),
-                 why.ok() ? "released" : why.ToString());
-  }
-
- private:
-  static std::string Short(const pool::LeaseId& lease) { return lease.value().substr(0, 8); }
-  grpc::HealthCheckServiceInterface* health_ = nullptr;
-  std::atomic<bool> serving_{false};
-};
+  return "detailed";
+}
 
 enum class DrainEnd { kLeasesReleased, kTimeout, kSecondSignal };
 
@@ -96,8 +87,12 @@ int Run(int argc, char** argv) {
     spdlog::critical("{}", std::string(config.status().message()));
     return 2;
   }
-  spdlog::set_level(spdlog::level::from_str(config->log_level));
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%L%$ [%t] %v");
+  spdlog::level::level_enum log_level = spdlog::level::from_str(config->log_level);
+  // Per-command lines are debug lines: "complete" is asking for them.
+  if (config->observability == Observability::kComplete) {
+    log_level = std::min(log_level, spdlog::level::debug);
+  }
+  SetUpLogging(config->log_format, log_level);
 
   boost::asio::io_context io;
   auto work = boost::asio::make_work_guard(io);
@@ -123,9 +118,71 @@ int Run(int argc, char** argv) {
     return 1;
   }
   AsioScheduler scheduler(io);
-  LoggingObserver observer;
-  pool::Pool pool(config->pool, launcher, scheduler, &observer);
+  const std::string firefox_version = firefox::FirefoxVersion(config->launcher.firefox_binary);
+  Metrics metrics(MetricsOptions{.level = config->observability,
+                                 .min_windows = config->pool.size,
+                                 .max_windows = config->pool.size,
+                                 .max_queue = config->pool.max_queue,
+                                 .memory_threshold = config->memory.threshold,
+                                 .version = kVersion,
+                                 .firefox_version = firefox_version});
+  Telemetry telemetry(metrics, [&launcher](pool::WindowId id) {
+    for (const auto& process : launcher.Processes()) {
+      if (process.id == id) return process.session.value();
+    }
+    return std::string();
+  });
+  pool::Pool pool(config->pool, launcher, scheduler, &telemetry);
+  config->service.command_observer = &telemetry;
   BrowserPoolService service(pool, config->service);
+  MemorySampler sampler(config->memory, [&launcher] { return launcher.Processes(); });
+  const absl::Time started_at = absl::Now();
+  std::atomic<int64_t> drain_deadline_ns{std::numeric_limits<int64_t>::max()};
+  auto current_drain_deadline = [&] {
+    int64_t ns = drain_deadline_ns.load();
+    return ns == std::numeric_limits<int64_t>::max() ? absl::InfiniteFuture()
+                                                     : absl::FromUnixNanos(ns);
+  };
+  auto status_json = [&] {
+    return StatusJson(StatusInputs{.pool = pool.Status(),
+                                   .windows = pool.Windows(),
+                                   .leases = pool.Leases(),
+                                   .memory = sampler.Latest(),
+                                   .max_queue = config->pool.max_queue,
+                                   .memory_threshold = config->memory.threshold,
+                                   .version = kVersion,
+                                   .firefox_version = firefox_version,
+                                   .observability = ObservabilityName(config->observability),
+                                   .started_at = started_at,
+                                   .drain_deadline = current_drain_deadline(),
+                                   .now = absl::Now()});
+  };
+  HttpEndpoint endpoint({
+      {"/metrics",
+       {"text/plain; version=0.0.4; charset=utf-8",
+        [&] {
+          ScrapeState state{.pool = pool.Status(),
+                            .memory = sampler.Latest(),
+                            .hub_refused_total = hub.refused_total(),
+                            .drain_deadline = current_drain_deadline()};
+          for (const pool::LeaseInfo& lease : pool.Leases()) {
+            state.commands_in_flight += lease.commands_in_flight;
+          }
+          return metrics.Scrape(state);
+        }}},
+      {"/status.json", {"application/json", [&] { return status_json().dump(2) + "\n"; }}},
+      {"/status", {"text/html; charset=utf-8", [&] { return StatusHtml(status_json()); }}},
+      {"/", {"text/html; charset=utf-8", [&] { return StatusHtml(status_json()); }}},
+  });
+  if (!config->metrics_address.empty()) {
+    if (absl::Status s = endpoint.Start(config->metrics_address); !s.ok()) {
+      spdlog::critical("metrics endpoint: {}", std::string(s.message()));
+      launcher.Shutdown(absl::Seconds(5));
+      hub.Stop();
+      stop_io();
+      return 1;
+    }
+  }
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -144,16 +201,23 @@ int Run(int argc, char** argv) {
   grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
   health->SetServingStatus(kServiceName, false);
   health->SetServingStatus("", false);
-  observer.SetHealth(health);
+  telemetry.SetHealth(health, kServiceName);
   spdlog::info("foxpoold: gRPC on {} (port {}), hub on 127.0.0.1:{}, {} windows, profiles in {}",
                config->grpc_address, grpc_port, hub.port(), config->pool.size,
                launcher.instance_dir().string());
-  spdlog::info("metrics address {} is reserved; /metrics is not served yet",
-               config->metrics_address);
+  if (endpoint.port() != 0) {
+    spdlog::info("metrics and status on http://{}:{}/ (observability {})",
+                 config->metrics_address.substr(0, config->metrics_address.rfind(':')),
+                 endpoint.port(), ObservabilityName(config->observability));
+  }
   if (!config->port_file.empty()) {
-    std::ofstream(config->port_file) << grpc_port << "\n";
+    // Written whole under a temporary name, so a reader never sees half.
+    std::string temp = config->port_file + ".tmp";
+    std::ofstream(temp) << grpc_port << "\n" << endpoint.port() << "\n";
+    std::rename(temp.c_str(), config->port_file.c_str());
   }
   pool.Start();
+  sampler.Start();
 
   int received = 0;
   sigwait(&signals, &received);
@@ -162,6 +226,7 @@ int Run(int argc, char** argv) {
                strsignal(received), absl::FormatDuration(config->drain_timeout));
   health->SetServingStatus(kServiceName, false);
   health->SetServingStatus("", false);
+  drain_deadline_ns = absl::ToUnixNanos(drain_deadline);
   pool.Drain();
   service.NotifyDraining(config->drain_timeout);
   switch (AwaitDrain(pool, signals, drain_deadline)) {
@@ -181,6 +246,7 @@ int Run(int argc, char** argv) {
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   pool.Shutdown();
   bool clean = launcher.Shutdown(absl::Seconds(2));
+  endpoint.Stop();
   hub.Stop();
   stop_io();
   spdlog::info("foxpoold stopped{}", clean ? "" : " (some windows had to be abandoned)");

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <algorithm>
+#include <memory>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -12,9 +13,27 @@
 #include "foxpool/v1/browser_pool.pb.h"
 #include "nlohmann/json.hpp"
 #include "pool/pool.h"
-#include "spdlog/spdlog.h"
 
 namespace foxpool::server {
+
+// One finished command, as metrics and logs see it.
+struct CommandOutcome {
+  const char* method;
+  // The lease id as the caller sent it; a credential, so log only a prefix.
+  const std::string& lease_id;
+  // The lease's window; WindowId() when the lease was not found.
+  pool::WindowId window;
+  const absl::Status& status;
+  absl::Duration took;
+};
+
+// Hears every command's end, whether it reached a window or was refused
+// before. Called on whichever thread finished it; must be thread-safe.
+class CommandObserver {
+ public:
+  virtual ~CommandObserver() = default;
+  virtual void OnCommandDone(const CommandOutcome& outcome) = 0;
+};
 
 struct ServiceOptions {
   // Timeout of a command whose request sets none.
@@ -23,6 +42,8 @@ struct ServiceOptions {
   size_t max_script_bytes = 1 << 20;
   // Reported by Drain.
   absl::Duration drain_timeout = absl::Minutes(1);
+  // Optional; must outlive the service.
+  CommandObserver* command_observer = nullptr;
 };
 
 // One window command: how a request becomes the extension's method and
@@ -52,7 +73,19 @@ template <typename Request, typename Response>
 void StartCommand(
     pool::Pool& pool, const ServiceOptions& options, const Command<Request, Response>& command,
     const Request& request, absl::Time call_deadline,
-    std::type_identity_t<absl::AnyInvocable<void(absl::StatusOr<Response>) &&>> done) {
+    std::type_identity_t<absl::AnyInvocable<void(absl::StatusOr<Response>) &&>> reply) {
+  absl::Time started = absl::Now();
+  // Reports the outcome, then replies. `window` is set once the lease is found.
+  auto window_id = std::make_shared<pool::WindowId>();
+  auto done = [observer = options.command_observer, method = command.method, started, window_id,
+               lease_id = request.lease_id(),
+               reply = std::move(reply)](absl::StatusOr<Response> result) mutable {
+    if (observer != nullptr) {
+      observer->OnCommandDone(
+          CommandOutcome{method, lease_id, *window_id, result.status(), absl::Now() - started});
+    }
+    std::move(reply)(std::move(result));
+  };
   if (request.lease_id().empty()) {
     std::move(done)(absl::InvalidArgumentError("lease_id is empty"));
     return;
@@ -68,7 +101,7 @@ void StartCommand(
     std::move(done)(use.status());
     return;
   }
-  absl::Time started = absl::Now();
+  *window_id = use->window_id();
   absl::Time deadline = std::min(call_deadline, started + *timeout);
   // The extension bounds its own wait a little earlier, so that a slow page
   // comes back as the extension's precise error rather than a bare timeout.
@@ -76,11 +109,8 @@ void StartCommand(
       std::max<int64_t>(1, absl::ToInt64Milliseconds(deadline - started) - 50);
   pool::Window& window = use->window();
   window.Call(command.method, params->dump(), deadline,
-              [method = command.method, fill = command.fill, started, use = *std::move(use),
+              [fill = command.fill, use = *std::move(use),
                done = std::move(done)](absl::StatusOr<std::string> result) mutable {
-                spdlog::debug("{} finished in {}: {}", method,
-                              absl::FormatDuration(absl::Now() - started),
-                              result.status().ToString());
                 if (!result.ok()) {
                   std::move(done)(result.status());
                   return;

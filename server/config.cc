@@ -9,13 +9,24 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "spdlog/spdlog.h"
 
 ABSL_FLAG(std::string, grpc_address, "127.0.0.1:50051",
           "Address the gRPC API listens on (host:port; port 0 picks a free one).");
 ABSL_FLAG(std::string, metrics_address, "0.0.0.0:9464",
-          "Address reserved for the Prometheus /metrics endpoint (not served yet).");
+          "Address of the HTTP endpoint with Prometheus /metrics and the /status page "
+          "(host:port; port 0 picks a free one; empty: not served).");
 ABSL_FLAG(std::string, port_file, "",
-          "If set, the bound gRPC port is written to this file once serving.");
+          "If set, once serving, the bound gRPC port is written to this file as its first line "
+          "and the metrics port (0 if not served) as its second.");
+ABSL_FLAG(std::string, observability, "detailed",
+          "basic: pool-level metrics, info logs; detailed: + command latency by method, memory "
+          "per window, lease life logs; complete: + a debug log line per command.");
+ABSL_FLAG(std::string, log_format, "text", "text, or json (one object per line).");
+ABSL_FLAG(double, memory_threshold, 0.75,
+          "System (or cgroup) memory used ratio above which memory counts as under pressure.");
+ABSL_FLAG(absl::Duration, memory_sample_interval, absl::Seconds(5),
+          "How often the windows' PSS and system memory are sampled.");
 ABSL_FLAG(int, pool_size, 2, "Warm Firefox windows kept by the pool.");
 ABSL_FLAG(int, max_queue, 0, "Callers that may wait in Acquire at once (0: 4 x pool size).");
 ABSL_FLAG(absl::Duration, max_queue_wait, absl::Minutes(5),
@@ -54,6 +65,31 @@ absl::StatusOr<Config> ParseConfig(int argc, char** argv) {
   config.metrics_address = absl::GetFlag(FLAGS_metrics_address);
   config.port_file = absl::GetFlag(FLAGS_port_file);
   config.log_level = absl::GetFlag(FLAGS_log_level);
+  if (spdlog::level::from_str(config.log_level) == spdlog::level::off &&
+      config.log_level != "off") {
+    return absl::InvalidArgumentError("--log_level must be trace, debug, info, warn or error");
+  }
+  absl::StatusOr<LogFormat> format = ParseLogFormat(absl::GetFlag(FLAGS_log_format));
+  if (!format.ok()) return format.status();
+  config.log_format = *format;
+  std::string level = absl::GetFlag(FLAGS_observability);
+  if (level == "basic") {
+    config.observability = Observability::kBasic;
+  } else if (level == "detailed") {
+    config.observability = Observability::kDetailed;
+  } else if (level == "complete") {
+    config.observability = Observability::kComplete;
+  } else {
+    return absl::InvalidArgumentError("--observability must be basic, detailed or complete");
+  }
+  config.memory.threshold = absl::GetFlag(FLAGS_memory_threshold);
+  if (!(config.memory.threshold > 0 && config.memory.threshold <= 1)) {
+    return absl::InvalidArgumentError("--memory_threshold must be in (0, 1]");
+  }
+  config.memory.interval = absl::GetFlag(FLAGS_memory_sample_interval);
+  if (config.memory.interval < absl::Milliseconds(100)) {
+    return absl::InvalidArgumentError("--memory_sample_interval must be at least 100ms");
+  }
   config.io_threads = absl::GetFlag(FLAGS_io_threads);
   config.drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
   config.service.drain_timeout = config.drain_timeout;

@@ -8,6 +8,9 @@
 #include "firefox/launcher.h"
 #include "pool/pool.h"
 #include "server/browser_pool_service.h"
+#include "server/logging.h"
+#include "server/memory_sampler.h"
+#include "server/metrics.h"
 
 namespace foxpool::server {
 
@@ -17,6 +20,9 @@ struct Config {
   std::string metrics_address;
   std::string port_file;
   std::string log_level;
+  LogFormat log_format = LogFormat::kText;
+  Observability observability = Observability::kDetailed;
+  MemorySamplerOptions memory;
   int io_threads = 2;
   absl::Duration drain_timeout;
   pool::PoolOptions pool;

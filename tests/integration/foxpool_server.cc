@@ -91,6 +91,7 @@ absl::Status FoxpoolServer::Start(absl::Duration timeout) {
   std::filesystem::path port_file = temp_dir_ / "port";
   std::vector<std::string> args = {
       "--grpc_address=127.0.0.1:0",
+      "--metrics_address=127.0.0.1:0",
       absl::StrCat("--port_file=", port_file.string()),
       absl::StrCat("--profile_root=", profile_root_.string()),
       absl::StrCat("--pool_size=", pool_size_),
@@ -109,7 +110,7 @@ absl::Status FoxpoolServer::Start(absl::Duration timeout) {
   bool bound = WaitUntil(
       [&] {
         std::ifstream in(port_file);
-        return static_cast<bool>(in >> port) && port > 0;
+        return static_cast<bool>(in >> port >> metrics_port_) && port > 0;
       },
       absl::Seconds(20));
   if (!bound) return absl::DeadlineExceededError("foxpoold did not write its port");

@@ -40,6 +40,8 @@ class FoxpoolServer {
   v1::BrowserPool::Stub& stub() { return *stub_; }
   pid_t pid() const { return process_->pid(); }
   int port() const { return port_; }
+  // The /metrics and /status port (0 when not served).
+  int metrics_port() const { return metrics_port_; }
   const std::filesystem::path& profile_root() const { return profile_root_; }
   int pool_size() const { return pool_size_; }
 
@@ -63,6 +65,7 @@ class FoxpoolServer {
   std::unique_ptr<firefox::ChildProcess> process_;
   std::unique_ptr<v1::BrowserPool::Stub> stub_;
   int port_ = 0;
+  int metrics_port_ = 0;
 };
 
 // A client context whose deadline is `timeout` from now.

@@ -4,16 +4,10 @@
 Usage: python_example_test.py FOXPOOLD_BINARY (PYTHONPATH must reach the
 generated stubs and clients/python).
 """
-import ctypes
-import http.server
 import os
 import queue
 import signal
-import subprocess
 import sys
-import tempfile
-import threading
-import time
 import unittest
 
 import grpc
@@ -21,62 +15,30 @@ import grpc
 import example
 from foxpool.v1 import browser_pool_pb2 as pb
 from foxpool.v1 import browser_pool_pb2_grpc as rpc
+from foxpoold import Foxpoold, Pages
 
 FOXPOOLD = sys.argv.pop(1) if len(sys.argv) > 1 else "build/server/foxpoold"
 PAGE = b"<!doctype html><title>Example page</title><a href=/a>a</a><a href=/b>b</a>"
-
-
-class Page(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html")
-        self.send_header("Content-Length", str(len(PAGE)))
-        self.end_headers()
-        self.wfile.write(PAGE)
-
-    def log_message(self, *args):
-        pass
-
-
-def die_with_parent():
-    # The server (and so its Firefox windows) dies if this test is killed.
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 class ServerCase(unittest.TestCase):
     """Starts a real foxpoold with one window, and a page server."""
 
     def setUp(self):
-        self.tmp = tempfile.TemporaryDirectory()
-        port_file = os.path.join(self.tmp.name, "port")
-        self.server = subprocess.Popen(
-            [FOXPOOLD, "--grpc_address=127.0.0.1:0", f"--port_file={port_file}",
-             f"--profile_root={self.tmp.name}/profiles", "--pool_size=1"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=die_with_parent)
-        deadline = time.monotonic() + 60
-        while not (os.path.exists(port_file) and open(port_file).read().strip()):
-            self.assertLess(time.monotonic(), deadline, "foxpoold did not start")
-            time.sleep(0.05)
-        self.address = "127.0.0.1:" + open(port_file).read().strip()
-        with grpc.insecure_channel(self.address) as channel:
-            stub = rpc.BrowserPoolStub(channel)
-            while stub.GetPoolStatus(pb.GetPoolStatusRequest(), timeout=5).idle < 1:
-                self.assertLess(time.monotonic(), deadline, "no window became idle")
-                time.sleep(0.05)
-        self.http = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
-        threading.Thread(target=self.http.serve_forever, daemon=True).start()
+        self.foxpoold = Foxpoold(FOXPOOLD, pool_size=1)
+        self.server = self.foxpoold.process
+        self.address = self.foxpoold.address
+        self.pages = Pages({"/": ("text/html", PAGE)})
+        self.tmp = self.foxpoold.tmp
 
     def tearDown(self):
-        self.http.shutdown()
-        self.server.send_signal(signal.SIGTERM)
-        self.assertEqual(self.server.wait(timeout=60), 0)
-        self.assertEqual(os.listdir(f"{self.tmp.name}/profiles"), [])
-        self.tmp.cleanup()
+        self.pages.close()
+        self.assertEqual(self.foxpoold.stop(), 0)
 
 
 class PythonExampleTest(ServerCase):
     def test_example_drives_a_window(self):
-        url = f"http://127.0.0.1:{self.http.server_address[1]}/"
+        url = self.pages.base + "/"
         shot = os.path.join(self.tmp.name, "page.png")
         result = example.main(self.address, url, shot)
         self.assertEqual(result["title"], "Example page")

@@ -814,15 +814,29 @@ TEST_F(PoolTest, StatusCountsEachStateAndTheQueue) {
 
 class RecordingObserver : public PoolObserver {
  public:
-  void OnWindowReady(WindowId id) override { Add(absl::StrCat("ready ", id.ToString())); }
+  void OnWindowReady(WindowId id, absl::Duration took) override {
+    Add(absl::StrCat("ready ", id.ToString(), " in ", absl::FormatDuration(took)));
+  }
   void OnWindowFailed(WindowId id, const absl::Status& why) override {
     Add(absl::StrCat("failed ", id.ToString(), " ", absl::StatusCodeToString(why.code())));
   }
-  void OnLeaseGranted(const Grant& grant) override {
-    Add(absl::StrCat("granted ", grant.window.ToString()));
+  void OnWindowRecycled(WindowId id, Recycle reason) override {
+    Add(absl::StrCat("recycled ", id.ToString(), " ", ToString(reason)));
   }
-  void OnLeaseEnded(const LeaseId& lease, WindowId window, const absl::Status& why) override {
-    Add(absl::StrCat("ended ", window.ToString(), " ", absl::StatusCodeToString(why.code())));
+  void OnWindowReset(WindowId id, absl::Duration took) override {
+    Add(absl::StrCat("reset ", id.ToString()));
+  }
+  void OnLeaseGranted(const Grant& grant) override {
+    Add(absl::StrCat("granted ", grant.window.ToString(), " after ",
+                     absl::FormatDuration(grant.waited)));
+  }
+  void OnAcquireRefused(AcquireRefusal why, absl::Duration waited) override {
+    Add(absl::StrCat("refused ", ToString(why), " after ", absl::FormatDuration(waited)));
+  }
+  void OnLeaseEnded(const LeaseId& lease, WindowId window, LeaseEnd reason, absl::Duration held,
+                    const absl::Status& why) override {
+    Add(absl::StrCat("ended ", window.ToString(), " ", ToString(reason), " after ",
+                     absl::FormatDuration(held), " ", absl::StatusCodeToString(why.code())));
   }
   std::vector<std::string> events() {
     absl::MutexLock lock(&mu_);
@@ -845,16 +859,53 @@ TEST_F(PoolTest, TheObserverHearsOfWindowsAndLeases) {
                                  factory_, scheduler_, &observer);
   pool_->Start();
   Grant first = MustAcquire();
+  scheduler_.Advance(absl::Seconds(2));
   ASSERT_TRUE(pool_->Release(first.lease, ReleaseMode::kKeep).ok());
   Grant second = MustAcquire();
-  scheduler_.Advance(absl::Seconds(5));  // Expires.
+  scheduler_.Advance(absl::Seconds(5));  // Expires, and the reset passes.
   Grant third = MustAcquire();
   ASSERT_TRUE(factory_.Kill(third.window, absl::UnavailableError("crashed")));
   EXPECT_THAT(observer.events(),
-              ::testing::ElementsAre("ready w1", "granted w1", "ended w1 OK", "granted w1",
-                                     "ended w1 NOT_FOUND", "granted w1", "ended w1 ABORTED",
-                                     "failed w1 UNAVAILABLE", "ready w2"));
+              ::testing::ElementsAre("ready w1 in 0", "granted w1 after 0",
+                                     "ended w1 released after 2s OK", "granted w1 after 0",
+                                     "ended w1 idle_timeout after 5s NOT_FOUND", "reset w1",
+                                     "granted w1 after 0", "ended w1 window_died after 0 ABORTED",
+                                     "failed w1 UNAVAILABLE", "ready w2 in 0"));
   pool_.reset();  // Before the observer.
+}
+
+TEST_F(PoolTest, TheObserverHearsWhyAcquiresGotNothing) {
+  RecordingObserver observer;
+  factory_.set_auto_start(true);
+  pool_ = std::make_unique<Pool>(PoolOptions{.size = 1, .max_queue = 1}, factory_, scheduler_,
+                                 &observer);
+  pool_->Start();
+  Grant held = MustAcquire();
+  auto within = [this](absl::Duration wait) {
+    AcquireOptions options;
+    options.deadline = scheduler_.Now() + wait;
+    return options;
+  };
+  auto ignore = [](absl::StatusOr<Grant>) {};
+  pool_->Acquire(within(absl::ZeroDuration()), ignore);  // No wait.
+  pool_->Acquire(within(absl::Seconds(3)), ignore);      // Queued.
+  pool_->Acquire(within(absl::Seconds(3)), ignore);      // Queue full.
+  scheduler_.Advance(absl::Seconds(3));                  // The queued one gives up.
+  Pool::WaitTicket ticket = pool_->Acquire(within(absl::Seconds(3)), ignore);
+  scheduler_.Advance(absl::Seconds(1));
+  ASSERT_TRUE(pool_->CancelWait(ticket));
+  pool_->Acquire(within(absl::Seconds(3)), ignore);
+  pool_->Drain();  // Refuses the waiter.
+  pool_->Acquire(within(absl::Seconds(3)), ignore);
+  ASSERT_TRUE(pool_->Release(held.lease, ReleaseMode::kRecycle).ok());
+  EXPECT_THAT(
+      observer.events(),
+      ::testing::ElementsAre("ready w1 in 0", "granted w1 after 0", "refused no_wait after 0",
+                             "refused queue_full after 0", "refused deadline after 3s",
+                             "refused cancelled after 1s", "refused draining after 0",
+                             "refused draining after 0", "ended w1 released after 4s OK",
+                             "recycled w1 requested", "ready w2 in 0"));
+  pool_.reset();
 }
 
 // Threads ---------------------------------------------------------------------

@@ -1,0 +1,113 @@
+"""A real foxpoold for Python integration tests, and a page server.
+
+Foxpoold starts the binary on free loopback ports with its own temporary
+profile root, waits for idle windows, and on stop checks that it exited
+cleanly and left no profile behind.
+"""
+import ctypes
+import http.server
+import os
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+
+import grpc
+
+from foxpool.v1 import browser_pool_pb2 as pb
+from foxpool.v1 import browser_pool_pb2_grpc as rpc
+
+
+def die_with_parent():
+    # The server (and so its Firefox windows) dies if the test is killed.
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def wait_until(condition, timeout, what):
+    """Polls `condition` every 50 ms until it returns a true value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.05)
+
+
+class Foxpoold:
+    def __init__(self, binary, pool_size=1, flags=()):
+        self.tmp = tempfile.TemporaryDirectory(prefix="foxpool-test-")
+        self.log_path = os.path.join(self.tmp.name, "foxpoold.log")
+        self.profiles = os.path.join(self.tmp.name, "profiles")
+        port_file = os.path.join(self.tmp.name, "ports")
+        with open(self.log_path, "wb") as log:
+            self.process = subprocess.Popen(
+                [binary, "--grpc_address=127.0.0.1:0", "--metrics_address=127.0.0.1:0",
+                 f"--port_file={port_file}", f"--profile_root={self.profiles}",
+                 f"--pool_size={pool_size}", "--drain_timeout=10s", *flags],
+                stdout=log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
+
+        def ports_written():
+            if not os.path.exists(port_file):
+                return None
+            with open(port_file) as ports:
+                return ports.read().split()
+
+        ports = wait_until(ports_written, 30, "foxpoold's port file")
+        self.address = f"127.0.0.1:{ports[0]}"
+        self.metrics_port = int(ports[1])
+        self.channel = grpc.insecure_channel(self.address)
+        self.stub = rpc.BrowserPoolStub(self.channel)
+        wait_until(lambda: self.status().idle >= pool_size, 90, f"{pool_size} idle windows")
+
+    def status(self):
+        return self.stub.GetPoolStatus(pb.GetPoolStatusRequest(), timeout=10)
+
+    def log(self):
+        with open(self.log_path, encoding="utf-8", errors="replace") as log:
+            return log.read()
+
+    def stop(self):
+        """SIGTERM; returns the exit code. Removes the temporary directory."""
+        self.channel.close()
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            code = self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            code = self.process.wait()
+        leftovers = os.listdir(self.profiles) if os.path.isdir(self.profiles) else []
+        self.tmp.cleanup()
+        assert leftovers == [], f"profiles left behind: {leftovers}"
+        return code
+
+
+class Pages:
+    """Serves fixed pages on 127.0.0.1: {path: (content_type, bytes)}."""
+
+    def __init__(self, pages):
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                page = pages.get(self.path.split("?")[0])
+                if page is None:
+                    self.send_error(404)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", page[0])
+                self.send_header("Content-Length", str(len(page[1])))
+                self.end_headers()
+                self.wfile.write(page[1])
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
