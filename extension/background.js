@@ -3,6 +3,7 @@
 // executes the commands the hub sends. One method → handler table; every
 // reply is {id, ok, result} or {id, ok: false, error: {code, message}}.
 import { toErrorPayload, CommandError } from "./errors.js";
+import { healthCommands } from "./commands/health.js";
 import { navigationCommands } from "./commands/navigation.js";
 import { quitCommands } from "./commands/quit.js";
 import { resetCommands } from "./commands/reset.js";
@@ -10,7 +11,7 @@ import { screenshotCommands } from "./commands/screenshot.js";
 import { scriptCommands } from "./commands/script.js";
 
 const HANDLERS = {
-  ping: async () => ({ pong: true }),
+  ...healthCommands,
   ...navigationCommands,
   ...scriptCommands,
   ...screenshotCommands,

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "absl/strings/cord.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -16,6 +17,7 @@
 #include "absl/time/clock.h"
 #include "boost/asio/dispatch.hpp"
 #include "boost/asio/post.hpp"
+#include "firefox/memory.h"
 #include "firefox/profile.h"
 #include "pool/ids.h"
 #include "spdlog/spdlog.h"
@@ -74,6 +76,7 @@ void FirefoxWindow::Launch(pool::WindowFactory::StartDone ready,
 void FirefoxWindow::DoLaunch() {
   state_ = State::kStarting;
   launched_at_ = absl::Now();
+  oom_kills_at_launch_ = OomKillCount();
   std::weak_ptr<FirefoxWindow> weak = weak_from_this();
   channel_->SetListener([weak](bool connected) {
     if (auto self = weak.lock()) {
@@ -202,9 +205,7 @@ void FirefoxWindow::OnExit() {
       why.SetPayload(pool::kWindowFailurePayload, *reason);
     }
   } else {
-    std::string tail = LogTail();
-    why = WithReason(absl::AbortedError(absl::StrCat(
-                         "Firefox ", exit, tail.empty() ? "" : "; its last output: ", tail)),
+    why = WithReason(absl::AbortedError(CrashReport(exit)),
                      process_->killed_by_signal() ? "signaled" : "exited");
   }
   hub_.Forget(session_, absl::AbortedError(absl::StrCat("the window's Firefox ", exit)));
@@ -219,6 +220,29 @@ void FirefoxWindow::OnExit() {
     spdlog::info("window {} closed (Firefox {})", id_.ToString(), exit);
   }
   on_gone_();
+}
+
+std::string FirefoxWindow::CrashReport(const std::string& exit) const {
+  std::string report = absl::StrCat("Firefox ", exit);
+  if (process_->killed_by_signal() && absl::StrContains(exit, "SIGKILL")) {
+    // foxpool's own kills go through Kill() and are reported with a reason;
+    // this one came from outside, most often from the kernel's OOM killer.
+    std::optional<uint64_t> oom_kills = OomKillCount();
+    if (oom_kills.has_value() && oom_kills_at_launch_.has_value() &&
+        *oom_kills > *oom_kills_at_launch_) {
+      absl::StrAppend(&report, ", not by foxpool: the OOM killer fired in this cgroup (",
+                      *oom_kills - *oom_kills_at_launch_, " kill(s) since the window started)");
+    } else {
+      absl::StrAppend(&report, ", not by foxpool (the kernel's OOM killer or another process)");
+    }
+  }
+  {
+    absl::MutexLock lock(&last_url_mu_);
+    absl::StrAppend(&report, "; last URL: ", last_url_.empty() ? "about:blank" : last_url_);
+  }
+  std::string tail = LogTail();
+  if (!tail.empty()) absl::StrAppend(&report, "; its last output: ", tail);
+  return report;
 }
 
 std::string FirefoxWindow::LogTail() const {
@@ -238,6 +262,10 @@ void FirefoxWindow::Call(std::string method, std::string params_json, absl::Time
   if (params.is_discarded() || !params.is_object()) {
     std::move(done)(absl::InvalidArgumentError("command params are not a JSON object"));
     return;
+  }
+  if (method == "navigate" && params.contains("url") && params["url"].is_string()) {
+    absl::MutexLock lock(&last_url_mu_);
+    last_url_ = params["url"].get<std::string>();
   }
   channel_->Call(
       method, std::move(params), deadline,

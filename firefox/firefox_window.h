@@ -4,8 +4,11 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "boost/asio/io_context.hpp"
 #include "boost/asio/posix/stream_descriptor.hpp"
@@ -74,6 +77,8 @@ class FirefoxWindow : public pool::Window, public std::enable_shared_from_this<F
   // Kills the group; OnExit finishes the job and reports `reason`.
   void Kill(absl::Status reason);
   std::string LogTail() const;
+  // Why Firefox went away on its own: exit, OOM hint, last URL, last output.
+  std::string CrashReport(const std::string& exit) const;
 
   Hub& hub_;
   const pool::WindowId id_;
@@ -97,6 +102,9 @@ class FirefoxWindow : public pool::Window, public std::enable_shared_from_this<F
   pool::WindowFactory::StartDone ready_;
   pool::WindowFactory::DiedCallback died_;
   std::atomic<pid_t> pid_{0};
+  std::optional<uint64_t> oom_kills_at_launch_;  // On the strand.
+  mutable absl::Mutex last_url_mu_;
+  std::string last_url_ ABSL_GUARDED_BY(last_url_mu_);  // The last Navigate's.
 };
 
 }  // namespace foxpool::firefox

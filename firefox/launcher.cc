@@ -1,6 +1,7 @@
 #include "firefox/launcher.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -9,6 +10,7 @@
 #include <utility>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "pool/ids.h"
 #include "spdlog/spdlog.h"
@@ -33,6 +35,26 @@ bool IsStale(const std::filesystem::path& dir) {
   return stale;
 }
 
+// Kills every process whose command line names a profile inside `dir`:
+// Firefox processes of a dead server that outlived it (PR_SET_PDEATHSIG
+// normally prevents that). Scoped to `dir`, which is stale, so another live
+// server's windows are never touched. Returns how many were killed.
+int KillProcessesUsing(const std::filesystem::path& dir) {
+  std::string prefix = dir.string() + "/";
+  int killed = 0;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    int pid = 0;
+    if (!absl::SimpleAtoi(entry.path().filename().string(), &pid) || pid == getpid()) continue;
+    std::ifstream in(entry.path() / "cmdline", std::ios::binary);
+    std::string arg;
+    bool uses = false;
+    while (!uses && std::getline(in, arg, '\0')) uses = absl::StartsWith(arg, prefix);
+    if (uses && kill(pid, SIGKILL) == 0) ++killed;
+  }
+  return killed;
+}
+
 }  // namespace
 
 Launcher::Launcher(boost::asio::io_context& io, Hub& hub, LauncherOptions options)
@@ -53,7 +75,9 @@ absl::Status Launcher::Init() {
     std::string name = entry.path().filename().string();
     if (!entry.is_directory() || !absl::StartsWith(name, kInstancePrefix)) continue;
     if (!IsStale(entry.path())) continue;
-    spdlog::warn("removing {} left by a server that is gone", entry.path().string());
+    int killed = KillProcessesUsing(entry.path());
+    spdlog::warn("removing {} left by a server that is gone{}", entry.path().string(),
+                 killed > 0 ? absl::StrCat(" (killed ", killed, " of its Firefox processes)") : "");
     std::filesystem::remove_all(entry.path(), ec);
   }
   instance_dir_ =

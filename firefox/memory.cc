@@ -37,22 +37,30 @@ std::optional<pid_t> ProcessGroupOf(const std::filesystem::path& stat_path) {
   return pgrp;
 }
 
+// This process's cgroup v2 directory.
+std::optional<std::filesystem::path> OwnCgroup(const std::filesystem::path& proc,
+                                               const std::filesystem::path& root) {
+  std::optional<std::string> self = ReadFile(proc / "self/cgroup");
+  if (!self) return std::nullopt;
+  for (absl::string_view line : absl::StrSplit(*self, '\n')) {
+    if (absl::ConsumePrefix(&line, "0::")) {
+      return root / std::filesystem::path(std::string(line)).relative_path();
+    }
+  }
+  return std::nullopt;
+}
+
 // Walks from this process's cgroup up to the root and returns the first
 // directory with a numeric memory.max.
 std::optional<std::filesystem::path> LimitedCgroup(const std::filesystem::path& proc,
                                                    const std::filesystem::path& root) {
-  std::optional<std::string> self = ReadFile(proc / "self/cgroup");
-  if (!self) return std::nullopt;
-  for (absl::string_view line : absl::StrSplit(*self, '\n')) {
-    if (!absl::ConsumePrefix(&line, "0::")) continue;  // cgroup v2's single line.
-    std::filesystem::path dir = root / std::filesystem::path(std::string(line)).relative_path();
-    for (;;) {
-      std::optional<std::string> max = ReadFile(dir / "memory.max");
-      uint64_t limit = 0;
-      if (max && absl::SimpleAtoi(absl::StripAsciiWhitespace(*max), &limit)) return dir;
-      if (dir == root || !dir.has_parent_path() || dir.parent_path() == dir) break;
-      dir = dir.parent_path();
-    }
+  std::optional<std::filesystem::path> dir = OwnCgroup(proc, root);
+  while (dir.has_value()) {
+    std::optional<std::string> max = ReadFile(*dir / "memory.max");
+    uint64_t limit = 0;
+    if (max && absl::SimpleAtoi(absl::StripAsciiWhitespace(*max), &limit)) return dir;
+    if (*dir == root || !dir->has_parent_path() || dir->parent_path() == *dir) break;
+    dir = dir->parent_path();
   }
   return std::nullopt;
 }
@@ -97,6 +105,17 @@ absl::StatusOr<uint64_t> ProcessGroupPss(pid_t pgid, const std::filesystem::path
   if (ec) return absl::UnavailableError(absl::StrCat("cannot list ", proc.string()));
   if (!found) return absl::NotFoundError(absl::StrCat("no process in group ", pgid));
   return total;
+}
+
+std::optional<uint64_t> OomKillCount(const std::filesystem::path& proc,
+                                     const std::filesystem::path& cgroup_root) {
+  std::optional<std::filesystem::path> dir = OwnCgroup(proc, cgroup_root);
+  if (!dir) return std::nullopt;
+  std::optional<std::string> events = ReadFile(*dir / "memory.events");
+  if (!events) return std::nullopt;
+  absl::StatusOr<uint64_t> kills = ParseKeyedValue(*events, "oom_kill");
+  if (!kills.ok()) return std::nullopt;
+  return *kills;
 }
 
 uint64_t SelfResidentBytes(const std::filesystem::path& proc) {

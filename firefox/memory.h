@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -42,6 +43,11 @@ struct SystemMemory {
 absl::StatusOr<SystemMemory> ReadSystemMemory(
     const std::filesystem::path& proc = "/proc",
     const std::filesystem::path& cgroup_root = "/sys/fs/cgroup");
+
+// How many times the OOM killer fired in this process's cgroup (v2
+// memory.events "oom_kill"); nullopt where that is not readable.
+std::optional<uint64_t> OomKillCount(const std::filesystem::path& proc = "/proc",
+                                     const std::filesystem::path& cgroup_root = "/sys/fs/cgroup");
 
 // --- parsers, exposed for tests ---
 // The "Pss:" line of smaps_rollup, in bytes.

@@ -20,6 +20,8 @@ absl::string_view ToString(AcquireRefusal refusal) {
       return "cancelled";
     case AcquireRefusal::kReplaced:
       return "replaced";
+    case AcquireRefusal::kMemory:
+      return "memory";
   }
   return "unknown";
 }
@@ -48,6 +50,18 @@ absl::string_view ToString(Recycle recycle) {
       return "requested";
     case Recycle::kResetFailed:
       return "reset_failed";
+    case Recycle::kMaxLeases:
+      return "max_leases";
+    case Recycle::kMaxAge:
+      return "max_age";
+    case Recycle::kMaxMemory:
+      return "max_memory";
+    case Recycle::kMemoryPressure:
+      return "memory_pressure";
+    case Recycle::kUnresponsive:
+      return "unresponsive";
+    case Recycle::kSurplus:
+      return "surplus";
   }
   return "unknown";
 }

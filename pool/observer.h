@@ -18,6 +18,7 @@ enum class AcquireRefusal {
   kDeadline,     // waited in the queue until the deadline
   kCancelled,    // the caller went away while waiting
   kReplaced,     // a retry with the same request_id took the place
+  kMemory,       // memory is short, and waiting was refused by policy
 };
 absl::string_view ToString(AcquireRefusal refusal);
 
@@ -34,8 +35,14 @@ absl::string_view ToString(LeaseEnd end);
 
 // Why a window left the pool on purpose (not a crash).
 enum class Recycle {
-  kRequested,    // released with ReleaseMode::kRecycle
-  kResetFailed,  // its reset failed or timed out
+  kRequested,       // released with ReleaseMode::kRecycle
+  kResetFailed,     // its reset failed or timed out
+  kMaxLeases,       // served max_leases_per_window leases
+  kMaxAge,          // older than max_window_age
+  kMaxMemory,       // its PSS exceeded max_window_memory
+  kMemoryPressure,  // the largest idle window, closed while memory is short
+  kUnresponsive,    // a health probe missed its deadline (hung or crashed tab)
+  kSurplus,         // an idle window above the pool's size, unused for a while
 };
 absl::string_view ToString(Recycle recycle);
 
@@ -50,6 +57,9 @@ class PoolObserver {
   // A window failed to start or died; `why` may carry kWindowFailurePayload.
   virtual void OnWindowFailed(WindowId /*id*/, const absl::Status& /*why*/) {}
   virtual void OnWindowRecycled(WindowId /*id*/, Recycle /*reason*/) {}
+  // Windows keep failing to start: `failures` in a row; the next attempt
+  // comes after `backoff`. Called at each failure from crash_loop_after on.
+  virtual void OnCrashLoop(int /*failures*/, absl::Duration /*backoff*/) {}
   // A reset between leases passed.
   virtual void OnWindowReset(WindowId /*id*/, absl::Duration /*took*/) {}
   virtual void OnLeaseGranted(const Grant& /*grant*/) {}

@@ -6,6 +6,7 @@
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "pool/policy.h"
 
 namespace foxpool::pool {
 namespace {
@@ -42,11 +43,12 @@ void Pool::Start() {
   Deferred later;
   {
     absl::MutexLock lock(&mu_);
-    for (int i = 0; i < options_.size; ++i) {
-      StartWindowLocked(absl::ZeroDuration(), later);
-    }
+    TopUpLocked(later);
   }
   RunAll(later);
+  if (options_.upkeep_interval > absl::ZeroDuration()) {
+    scheduler_.RunAfter(options_.upkeep_interval, [this] { Upkeep(); });
+  }
 }
 
 void Pool::StartWindowLocked(absl::Duration delay, Deferred& later) {
@@ -64,6 +66,11 @@ void Pool::LaunchNow(WindowId id) {
     absl::MutexLock lock(&mu_);
     auto it = slots_.find(id);
     if (it == slots_.end()) return;  // Shut down while backing off.
+    if (memory_short_) {
+      // Started again by TopUpLocked once memory allows.
+      slots_.erase(it);
+      return;
+    }
     it->second.launched_at = scheduler_.Now();
   }
   factory_.Start(
@@ -90,21 +97,29 @@ void Pool::OnWindowStarted(WindowId id, absl::StatusOr<std::shared_ptr<Window>> 
       for (int i = 1; i < consecutive_failures_ && backoff < options_.respawn_backoff_max; ++i) {
         backoff *= 2;
       }
-      StartWindowLocked(std::min(backoff, options_.respawn_backoff_max), later);
+      backoff = std::min(backoff, options_.respawn_backoff_max);
+      StartWindowLocked(backoff, later);
       if (observer_ != nullptr) {
         later.push_back([this, id, why = window.status()] { observer_->OnWindowFailed(id, why); });
+        if (consecutive_failures_ >= options_.crash_loop_after) {
+          later.push_back([this, failures = consecutive_failures_, backoff] {
+            observer_->OnCrashLoop(failures, backoff);
+          });
+        }
       }
     } else {
       consecutive_failures_ = 0;
       Slot& slot = it->second;
       slot.window = *std::move(window);
       slot.ready_at = scheduler_.Now();
+      slot.last_probe = slot.ready_at;
       if (observer_ != nullptr) {
         later.push_back([this, id, took = slot.ready_at - slot.launched_at] {
           observer_->OnWindowReady(id, took);
         });
       }
       MakeIdleLocked(id, later);
+      CloseRetiredLocked(later);
     }
   }
   RunAll(later);
@@ -145,7 +160,8 @@ void Pool::RemoveWindowLocked(WindowId id, bool replace, Deferred& later) {
     later.push_back([w = std::move(it->second.window)] { w->Close(); });
   }
   slots_.erase(it);
-  if (replace && !shut_down_) StartWindowLocked(absl::ZeroDuration(), later);
+  idle_.erase(std::remove(idle_.begin(), idle_.end(), id), idle_.end());
+  if (replace) TopUpLocked(later);
 }
 
 void Pool::MakeIdleLocked(WindowId id, Deferred& later) {
@@ -161,6 +177,7 @@ void Pool::MakeIdleLocked(WindowId id, Deferred& later) {
     return;
   }
   slot.state = State::kIdle;
+  slot.idle_since = scheduler_.Now();
   idle_.push_back(id);
 }
 
@@ -280,10 +297,10 @@ Pool::WaitTicket Pool::Acquire(AcquireOptions options, AcquireDone done) {
       scheduler_.RunAfter(same_waiter->options.deadline - now,
                           [this, ticket] { CheckWaiter(ticket); });
     } else if (!idle_.empty()) {
-      WindowId id = idle_.front();
-      idle_.pop_front();
+      WindowId id = TakeIdleLocked();
       Grant grant = LeaseLocked(id, slots_.at(id), options, now);
       later.push_back([done = std::move(done), grant]() mutable { std::move(done)(grant); });
+      TopUpLocked(later);  // Keeps the idle reserve (min_idle).
       if (observer_ != nullptr) {
         later.push_back([this, grant] { observer_->OnLeaseGranted(grant); });
       }
@@ -294,6 +311,10 @@ Pool::WaitTicket Pool::Acquire(AcquireOptions options, AcquireDone done) {
       refused = RefusalLocked(absl::StrCat("the expected wait (",
                                            absl::FormatDuration(ExpectedWaitLocked()),
                                            ") is longer than the caller's deadline allows"));
+    } else if (memory_short_ && options_.refuse_when_memory_short) {
+      refusal = AcquireRefusal::kMemory;
+      refused = RefusalLocked(
+          "memory is short (above --memory_threshold): no window is idle and no new one starts");
     } else if (static_cast<int>(waiters_.size()) >= options_.max_queue) {
       refusal = AcquireRefusal::kQueueFull;
       refused = RefusalLocked(
@@ -303,6 +324,7 @@ Pool::WaitTicket Pool::Acquire(AcquireOptions options, AcquireDone done) {
       absl::Duration wait = options.deadline - now;
       waiters_.push_back(Waiter{ticket, std::move(options), now, std::move(done)});
       scheduler_.RunAfter(wait, [this, ticket] { CheckWaiter(ticket); });
+      TopUpLocked(later);  // Grows the pool if it may.
     }
     if (!refused.ok()) {
       later.push_back([done = std::move(done), refused]() mutable { std::move(done)(refused); });
@@ -435,16 +457,28 @@ void Pool::EndLeaseLocked(WindowId id, Slot& slot, ReleaseMode mode, LeaseEnd re
     RemoveWindowLocked(id, /*replace=*/false, later);
     return;
   }
+  if (slot.retiring) {
+    // Told already; its replacement was started when it was marked.
+    RemoveWindowLocked(id, /*replace=*/true, later);
+    return;
+  }
+  std::optional<Recycle> recycle =
+      mode == ReleaseMode::kRecycle
+          ? std::optional<Recycle>(Recycle::kRequested)
+          : RecycleReason(RecyclePolicy{options_.max_leases_per_window, options_.max_window_age,
+                                        options_.max_window_memory},
+                          WindowFacts{slot.leases_served, scheduler_.Now() - slot.ready_at,
+                                      slot.memory_bytes});
+  if (recycle.has_value()) {
+    RecycleLocked(id, *recycle, /*replace=*/true, later);
+    return;
+  }
   switch (mode) {
     case ReleaseMode::kKeep:
       MakeIdleLocked(id, later);
       break;
     case ReleaseMode::kRecycle:
-      if (observer_ != nullptr) {
-        later.push_back([this, id] { observer_->OnWindowRecycled(id, Recycle::kRequested); });
-      }
-      RemoveWindowLocked(id, /*replace=*/true, later);
-      break;
+      break;  // Handled above.
     case ReleaseMode::kReset:
       slot.state = State::kResetting;
       slot.reset_started = scheduler_.Now();
@@ -471,14 +505,7 @@ void Pool::OnResetDone(WindowId id, absl::Status status) {
       MakeIdleLocked(id, later);
     } else {
       ++windows_failed_total_;
-      if (observer_ != nullptr) {
-        later.push_back([this, id, status] {
-          observer_->OnWindowFailed(
-              id, absl::Status(status.code(), absl::StrCat("reset failed: ", status.message())));
-          observer_->OnWindowRecycled(id, Recycle::kResetFailed);
-        });
-      }
-      RemoveWindowLocked(id, /*replace=*/true, later);
+      RecycleLocked(id, Recycle::kResetFailed, /*replace=*/true, later);
     }
   }
   RunAll(later);
@@ -539,7 +566,11 @@ PoolStatus Pool::Status() const {
         break;
     }
   }
+  for (const auto& [id, slot] : slots_) status.retiring += slot.retiring ? 1 : 0;
   status.target_size = options_.size;
+  status.desired = DesiredLocked();
+  status.memory_short = memory_short_;
+  status.consecutive_start_failures = consecutive_failures_;
   status.queue_depth = static_cast<int>(waiters_.size());
   status.draining = draining_;
   status.windows_failed_total = windows_failed_total_;
@@ -571,7 +602,7 @@ std::vector<WindowInfo> Pool::Windows() const {
     bool ready = slot.window != nullptr;
     windows.push_back(WindowInfo{id, StateName(static_cast<int>(slot.state)),
                                  ready ? now - slot.ready_at : absl::ZeroDuration(),
-                                 slot.leases_served});
+                                 slot.leases_served, slot.memory_bytes, slot.retiring});
   }
   std::sort(windows.begin(), windows.end(),
             [](const WindowInfo& a, const WindowInfo& b) { return a.id.value() < b.id.value(); });

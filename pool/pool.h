@@ -29,6 +29,29 @@ namespace foxpool::pool {
 struct PoolOptions {
   // Windows the pool keeps warm (starting, idle, leased or resetting).
   int size = 2;
+  // Growth: while callers wait (or fewer than `min_idle` windows are idle or
+  // starting), the pool starts more windows, up to `max_windows` (values
+  // below `size` mean no growth). Idle windows above `size` close after
+  // `shrink_after` unused.
+  int max_windows = 0;
+  int min_idle = 0;
+  absl::Duration shrink_after = absl::Minutes(5);
+  // Recycling: a window that served this many leases, is this old, or whose
+  // memory exceeds this many bytes is closed and replaced (0: no limit).
+  int max_leases_per_window = 0;
+  absl::Duration max_window_age = absl::ZeroDuration();
+  uint64_t max_window_memory = 0;
+  // Upkeep runs this often (zero: never): health probes, age recycling,
+  // shrinking. Probes go to idle windows not probed for `probe_interval`;
+  // one that misses `probe_timeout` marks its window unresponsive.
+  absl::Duration upkeep_interval = absl::ZeroDuration();
+  absl::Duration probe_interval = absl::Seconds(10);
+  absl::Duration probe_timeout = absl::Seconds(5);
+  // While memory is short (ReportMemory), an Acquire that finds no idle
+  // window is refused (RESOURCE_EXHAUSTED) instead of waiting.
+  bool refuse_when_memory_short = false;
+  // Failed starts in a row that count as a crash loop.
+  int crash_loop_after = 3;
   // Callers that may wait in Acquire at once; one more is refused.
   int max_queue = 8;
   // Upper bound on any wait in Acquire, whatever the caller asks.
@@ -83,7 +106,15 @@ struct PoolStatus {
   int idle = 0;
   int leased = 0;
   int resetting = 0;
+  // Windows being replaced: still serving, closed once no longer needed.
+  int retiring = 0;
   int target_size = 0;
+  // What the pool wants now: target_size, or more while callers wait.
+  int desired = 0;
+  bool memory_short = false;
+  // Failed starts in a row (0 once a window starts); at crash_loop_after or
+  // more, windows are crash-looping.
+  int consecutive_start_failures = 0;
   int queue_depth = 0;
   bool draining = false;
   int64_t windows_failed_total = 0;
@@ -112,6 +143,16 @@ struct WindowInfo {
   // Since the window became ready; zero while it starts.
   absl::Duration age;
   int leases_served = 0;
+  uint64_t memory_bytes = 0;  // last sample; 0 before the first
+  bool retiring = false;
+};
+
+// What the memory sampler saw, for the pool's recycling and guard.
+struct MemoryReport {
+  std::vector<std::pair<WindowId, uint64_t>> windows;  // PSS bytes
+  // Memory is short (above the threshold, with hysteresis): start no window,
+  // close the largest idle one per report.
+  bool short_of_memory = false;
 };
 
 // RESOURCE_EXHAUSTED refusals of Acquire carry this payload: the suggested
@@ -200,6 +241,16 @@ class Pool {
   // window is not leased.
   absl::Status Revoke(WindowId window);
 
+  // Takes a memory sample: recycles windows above max_window_memory and,
+  // while memory is short, holds back starts and closes the largest idle
+  // window (one per report, so that each close shows in the next sample).
+  void ReportMemory(const MemoryReport& report);
+
+  // A command on `window` missed its deadline: probe it now. If the probe
+  // fails too, the window is unresponsive: its lease (if any) ends with
+  // ABORTED saying so, and it is closed and replaced.
+  void Suspect(WindowId window);
+
   // Stops admitting: waiting and new callers get UNAVAILABLE; leases go on.
   void Drain();
 
@@ -219,7 +270,14 @@ class Pool {
     absl::Time launched_at;  // When the factory was asked to start it.
     absl::Time ready_at;
     absl::Time reset_started;
+    absl::Time idle_since;
+    absl::Time last_probe;
     int leases_served = 0;
+    uint64_t memory_bytes = 0;
+    // Being replaced: closed once its replacement is ready (if idle then)
+    // or at the end of its lease.
+    bool retiring = false;
+    bool probing = false;
     // While leased:
     LeaseId lease;
     absl::Time leased_at;
@@ -260,6 +318,25 @@ class Pool {
                       Deferred& later) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RemoveWindowLocked(WindowId id, bool replace, Deferred& later)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Closes `id` on purpose, telling the observer why.
+  void RecycleLocked(WindowId id, Recycle why, bool replace, Deferred& later)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // --- upkeep (pool_upkeep.cc) ---
+  // Starts windows until the pool has as many as it wants (none while
+  // memory is short, draining or shut down).
+  void TopUpLocked(Deferred& later) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  int ActiveWindowsLocked() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  int DesiredLocked() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // Marks `id` for replacement (or closes it at once when it is idle and the
+  // pool cannot start a replacement).
+  void RetireLocked(WindowId id, Recycle why, Deferred& later) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A window became ready: close one idle retiring window it replaces.
+  void CloseRetiredLocked(Deferred& later) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Upkeep();
+  void ProbeLocked(WindowId id, Deferred& later) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void OnProbeDone(WindowId id, absl::Status status);
+  // The idle window to lease next (see PickIdle); idle_ must not be empty.
+  WindowId TakeIdleLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The waiter with `ticket`, or waiters_.end(). The queue is short (it is
   // bounded by max_queue), so a scan is cheaper than an index.
   std::list<Waiter>::iterator FindWaiterLocked(WaitTicket ticket)
@@ -306,6 +383,7 @@ class Pool {
   std::list<Waiter> waiters_ ABSL_GUARDED_BY(mu_);
   EndedLeases ended_ ABSL_GUARDED_BY(mu_);
   int consecutive_failures_ ABSL_GUARDED_BY(mu_) = 0;
+  bool memory_short_ ABSL_GUARDED_BY(mu_) = false;
   int64_t windows_failed_total_ ABSL_GUARDED_BY(mu_) = 0;
   bool draining_ ABSL_GUARDED_BY(mu_) = false;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;

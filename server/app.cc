@@ -119,13 +119,14 @@ int Run(int argc, char** argv) {
   }
   AsioScheduler scheduler(io);
   const std::string firefox_version = firefox::FirefoxVersion(config->launcher.firefox_binary);
-  Metrics metrics(MetricsOptions{.level = config->observability,
-                                 .min_windows = config->pool.size,
-                                 .max_windows = config->pool.size,
-                                 .max_queue = config->pool.max_queue,
-                                 .memory_threshold = config->memory.threshold,
-                                 .version = kVersion,
-                                 .firefox_version = firefox_version});
+  Metrics metrics(
+      MetricsOptions{.level = config->observability,
+                     .min_windows = config->pool.size,
+                     .max_windows = std::max(config->pool.size, config->pool.max_windows),
+                     .max_queue = config->pool.max_queue,
+                     .memory_threshold = config->memory.threshold,
+                     .version = kVersion,
+                     .firefox_version = firefox_version});
   Telemetry telemetry(metrics, [&launcher](pool::WindowId id) {
     for (const auto& process : launcher.Processes()) {
       if (process.id == id) return process.session.value();
@@ -135,7 +136,14 @@ int Run(int argc, char** argv) {
   pool::Pool pool(config->pool, launcher, scheduler, &telemetry);
   config->service.command_observer = &telemetry;
   BrowserPoolService service(pool, config->service);
-  MemorySampler sampler(config->memory, [&launcher] { return launcher.Processes(); });
+  MemorySampler sampler(
+      config->memory, [&launcher] { return launcher.Processes(); },
+      [&pool](const MemorySnapshot& sample) {
+        pool::MemoryReport report{.short_of_memory = sample.pressure};
+        for (const auto& window : sample.windows)
+          report.windows.push_back({window.id, window.pss_bytes});
+        pool.ReportMemory(report);
+      });
   const absl::Time started_at = absl::Now();
   std::atomic<int64_t> drain_deadline_ns{std::numeric_limits<int64_t>::max()};
   auto current_drain_deadline = [&] {
@@ -201,7 +209,10 @@ int Run(int argc, char** argv) {
   grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
   health->SetServingStatus(kServiceName, false);
   health->SetServingStatus("", false);
-  telemetry.SetHealth(health, kServiceName);
+  telemetry.SetHealth(health, kServiceName, [&pool] {
+    pool::PoolStatus status = pool.Status();
+    return status.idle + status.leased;
+  });
   spdlog::info("foxpoold: gRPC on {} (port {}), hub on 127.0.0.1:{}, {} windows, profiles in {}",
                config->grpc_address, grpc_port, hub.port(), config->pool.size,
                launcher.instance_dir().string());
@@ -224,8 +235,7 @@ int Run(int argc, char** argv) {
   absl::Time drain_deadline = absl::Now() + config->drain_timeout;
   spdlog::info("{}: draining (up to {} for held leases; signal again to stop now)",
                strsignal(received), absl::FormatDuration(config->drain_timeout));
-  health->SetServingStatus(kServiceName, false);
-  health->SetServingStatus("", false);
+  telemetry.StopServing();
   drain_deadline_ns = absl::ToUnixNanos(drain_deadline);
   pool.Drain();
   service.NotifyDraining(config->drain_timeout);

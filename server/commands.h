@@ -109,8 +109,12 @@ void StartCommand(
       std::max<int64_t>(1, absl::ToInt64Milliseconds(deadline - started) - 50);
   pool::Window& window = use->window();
   window.Call(command.method, params->dump(), deadline,
-              [fill = command.fill, use = *std::move(use),
+              [&pool, fill = command.fill, use = *std::move(use),
                done = std::move(done)](absl::StatusOr<std::string> result) mutable {
+                if (result.status().code() == absl::StatusCode::kDeadlineExceeded) {
+                  // A slow page, or a hung window: a health probe tells which.
+                  pool.Suspect(use.window_id());
+                }
                 if (!result.ok()) {
                   std::move(done)(result.status());
                   return;

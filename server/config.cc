@@ -1,5 +1,6 @@
 #include "server/config.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <vector>
 
@@ -27,7 +28,28 @@ ABSL_FLAG(double, memory_threshold, 0.75,
           "System (or cgroup) memory used ratio above which memory counts as under pressure.");
 ABSL_FLAG(absl::Duration, memory_sample_interval, absl::Seconds(5),
           "How often the windows' PSS and system memory are sampled.");
-ABSL_FLAG(int, pool_size, 2, "Warm Firefox windows kept by the pool.");
+ABSL_FLAG(int, pool_size, 2, "Warm Firefox windows kept by the pool, however quiet it is.");
+ABSL_FLAG(
+    int, max_windows, 0,
+    "While callers wait, the pool grows up to this many windows (0: --pool_size, no growth).");
+ABSL_FLAG(int, min_idle, 0,
+          "Windows kept idle or starting beyond the leased ones, within --max_windows.");
+ABSL_FLAG(absl::Duration, shrink_after, absl::Minutes(5),
+          "An idle window above --pool_size closes after this long unused.");
+ABSL_FLAG(int, max_leases_per_window, 100,
+          "A window that served this many leases is replaced instead of reset (0: no limit).");
+ABSL_FLAG(absl::Duration, max_window_age, absl::Hours(1),
+          "A window older than this is replaced, one at a time, the replacement started first "
+          "(0: no limit).");
+ABSL_FLAG(int, max_window_memory_mb, 1024,
+          "A window whose process group's PSS exceeds this many MiB is replaced (0: no limit).");
+ABSL_FLAG(absl::Duration, probe_interval, absl::Seconds(10),
+          "Idle windows are health-probed this often (a script run in the page).");
+ABSL_FLAG(absl::Duration, probe_timeout, absl::Seconds(5),
+          "A probe not answered within this marks its window unresponsive: it is replaced.");
+ABSL_FLAG(std::string, memory_policy, "wait",
+          "While memory is above --memory_threshold, an Acquire that finds no idle window: "
+          "wait (queue as usual) or refuse (RESOURCE_EXHAUSTED at once).");
 ABSL_FLAG(int, max_queue, 0, "Callers that may wait in Acquire at once (0: 4 x pool size).");
 ABSL_FLAG(absl::Duration, max_queue_wait, absl::Minutes(5),
           "Longest wait in Acquire, whatever the caller's deadline.");
@@ -98,9 +120,37 @@ absl::StatusOr<Config> ParseConfig(int argc, char** argv) {
   if (size < 1 || size > 256) return absl::InvalidArgumentError("--pool_size must be 1..256");
   if (config.io_threads < 1) return absl::InvalidArgumentError("--io_threads must be >= 1");
   config.pool.size = size;
+  config.pool.max_windows = absl::GetFlag(FLAGS_max_windows);
+  if (config.pool.max_windows < 0 || config.pool.max_windows > 256) {
+    return absl::InvalidArgumentError("--max_windows must be 0..256");
+  }
+  config.pool.min_idle = absl::GetFlag(FLAGS_min_idle);
+  if (config.pool.min_idle < 0) return absl::InvalidArgumentError("--min_idle must be >= 0");
+  config.pool.shrink_after = absl::GetFlag(FLAGS_shrink_after);
+  config.pool.max_leases_per_window = absl::GetFlag(FLAGS_max_leases_per_window);
+  config.pool.max_window_age = absl::GetFlag(FLAGS_max_window_age);
+  int memory_mb = absl::GetFlag(FLAGS_max_window_memory_mb);
+  if (config.pool.max_leases_per_window < 0 || memory_mb < 0 ||
+      config.pool.max_window_age < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "--max_leases_per_window, --max_window_age and --max_window_memory_mb must be >= 0");
+  }
+  config.pool.max_window_memory = static_cast<uint64_t>(memory_mb) << 20;
+  config.pool.probe_interval = absl::GetFlag(FLAGS_probe_interval);
+  config.pool.probe_timeout = absl::GetFlag(FLAGS_probe_timeout);
+  if (config.pool.probe_interval < absl::Seconds(1) ||
+      config.pool.probe_timeout < absl::Milliseconds(100)) {
+    return absl::InvalidArgumentError("--probe_interval must be >= 1s, --probe_timeout >= 100ms");
+  }
+  config.pool.upkeep_interval = absl::Seconds(1);
+  std::string memory_policy = absl::GetFlag(FLAGS_memory_policy);
+  if (memory_policy != "wait" && memory_policy != "refuse") {
+    return absl::InvalidArgumentError("--memory_policy must be wait or refuse");
+  }
+  config.pool.refuse_when_memory_short = memory_policy == "refuse";
   int max_queue = absl::GetFlag(FLAGS_max_queue);
   if (max_queue < 0) return absl::InvalidArgumentError("--max_queue must be >= 0");
-  config.pool.max_queue = max_queue == 0 ? 4 * size : max_queue;
+  config.pool.max_queue = max_queue == 0 ? 4 * std::max(size, config.pool.max_windows) : max_queue;
   config.pool.max_wait = absl::GetFlag(FLAGS_max_queue_wait);
   config.pool.default_idle_timeout = absl::GetFlag(FLAGS_idle_timeout);
   config.pool.max_idle_timeout = absl::GetFlag(FLAGS_max_idle_timeout);

@@ -10,8 +10,9 @@ bool NextPressure(bool before, double ratio, double threshold) {
   return before ? ratio >= threshold - kHysteresis : ratio >= threshold;
 }
 
-MemorySampler::MemorySampler(MemorySamplerOptions options, ProcessList processes)
-    : options_(options), processes_(std::move(processes)) {}
+MemorySampler::MemorySampler(MemorySamplerOptions options, ProcessList processes,
+                             OnSample on_sample)
+    : options_(options), processes_(std::move(processes)), on_sample_(std::move(on_sample)) {}
 
 MemorySampler::~MemorySampler() {
   {
@@ -51,12 +52,15 @@ void MemorySampler::Sample() {
   if (absl::StatusOr<firefox::SystemMemory> system = firefox::ReadSystemMemory(); system.ok()) {
     next.system = *system;
   }
-  absl::MutexLock lock(&mu_);
-  next.pressure =
-      next.system.has_value()
-          ? NextPressure(latest_.pressure, next.system->used_ratio(), options_.threshold)
-          : latest_.pressure;
-  latest_ = std::move(next);
+  {
+    absl::MutexLock lock(&mu_);
+    next.pressure =
+        next.system.has_value()
+            ? NextPressure(latest_.pressure, next.system->used_ratio(), options_.threshold)
+            : latest_.pressure;
+    latest_ = next;
+  }
+  if (on_sample_) on_sample_(next);
 }
 
 MemorySnapshot MemorySampler::Latest() const {

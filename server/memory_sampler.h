@@ -43,8 +43,10 @@ struct MemorySamplerOptions {
 class MemorySampler {
  public:
   using ProcessList = std::function<std::vector<firefox::Launcher::WindowProcess>()>;
+  // Hears each sample, on the sampler's thread (the pool's memory policy).
+  using OnSample = std::function<void(const MemorySnapshot&)>;
 
-  MemorySampler(MemorySamplerOptions options, ProcessList processes);
+  MemorySampler(MemorySamplerOptions options, ProcessList processes, OnSample on_sample = {});
   ~MemorySampler();
 
   // Takes a first sample now, then one per interval.
@@ -57,6 +59,7 @@ class MemorySampler {
 
   const MemorySamplerOptions options_;
   const ProcessList processes_;
+  const OnSample on_sample_;
   mutable absl::Mutex mu_;
   MemorySnapshot latest_ ABSL_GUARDED_BY(mu_);
   bool stop_ ABSL_GUARDED_BY(mu_) = false;

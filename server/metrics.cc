@@ -175,6 +175,23 @@ Metrics::Metrics(MetricsOptions options)
                           .Help("When a drain ends held leases (Unix time); 0 when not draining.")
                           .Register(*registry_)
                           .Add({})),
+      windows_retiring_(BuildGauge()
+                            .Name("foxpool_windows_retiring")
+                            .Help("Windows being replaced (counted in foxpool_windows too): "
+                                  "closed once their replacement is ready or their lease ends.")
+                            .Register(*registry_)
+                            .Add({})),
+      desired_windows_(BuildGauge()
+                           .Name("foxpool_pool_desired_windows")
+                           .Help("Windows the pool wants now: its size, more while callers wait.")
+                           .Register(*registry_)
+                           .Add({})),
+      start_failures_(BuildGauge()
+                          .Name("foxpool_window_start_failures_consecutive")
+                          .Help("Failed window starts in a row (0 once one starts); "
+                                "3 or more is a crash loop.")
+                          .Register(*registry_)
+                          .Add({})),
       hub_refused_(BuildCounter()
                        .Name("foxpool_hub_connections_refused_total")
                        .Help("WebSocket connections the hub refused (bad hello, unknown session, "
@@ -224,7 +241,7 @@ Metrics::Metrics(MetricsOptions options)
   for (auto reason : {pool::AcquireRefusal::kQueueFull, pool::AcquireRefusal::kWaitTooLong,
                       pool::AcquireRefusal::kNoWait, pool::AcquireRefusal::kDraining,
                       pool::AcquireRefusal::kDeadline, pool::AcquireRefusal::kCancelled,
-                      pool::AcquireRefusal::kReplaced}) {
+                      pool::AcquireRefusal::kReplaced, pool::AcquireRefusal::kMemory}) {
     rejected_.Add({{"reason", Label(pool::ToString(reason))}});
   }
   for (auto reason :
@@ -235,7 +252,10 @@ Metrics::Metrics(MetricsOptions options)
   for (auto reason : {pool::LeaseEnd::kIdleTimeout, pool::LeaseEnd::kMaxDuration}) {
     leases_expired_.Add({{"reason", Label(pool::ToString(reason))}});
   }
-  for (auto reason : {pool::Recycle::kRequested, pool::Recycle::kResetFailed}) {
+  for (auto reason :
+       {pool::Recycle::kRequested, pool::Recycle::kResetFailed, pool::Recycle::kMaxLeases,
+        pool::Recycle::kMaxAge, pool::Recycle::kMaxMemory, pool::Recycle::kMemoryPressure,
+        pool::Recycle::kUnresponsive, pool::Recycle::kSurplus}) {
     windows_recycled_.Add({{"reason", Label(pool::ToString(reason))}});
   }
   for (const char* reason : pool::kWindowFailureReasons) windows_crashed_.Add({{"reason", reason}});
@@ -289,6 +309,9 @@ std::string Metrics::Scrape(const ScrapeState& state) {
   windows_.Add({{"state", "leased"}}).Set(state.pool.leased);
   windows_.Add({{"state", "resetting"}}).Set(state.pool.resetting);
   acquire_queue_depth_.Set(state.pool.queue_depth);
+  windows_retiring_.Set(state.pool.retiring);
+  desired_windows_.Set(state.pool.desired);
+  start_failures_.Set(state.pool.consecutive_start_failures);
   oldest_wait_.Set(Seconds(state.pool.oldest_waiter_age));
   expected_wait_.Set(Seconds(state.pool.expected_wait));
   commands_in_flight_.Set(state.commands_in_flight);

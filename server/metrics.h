@@ -100,6 +100,9 @@ class Metrics {
   prometheus::Gauge& memory_pressure_;
   prometheus::Gauge& draining_;
   prometheus::Gauge& drain_deadline_;
+  prometheus::Gauge& windows_retiring_;
+  prometheus::Gauge& desired_windows_;
+  prometheus::Gauge& start_failures_;
   prometheus::Counter& hub_refused_;
 
   absl::Mutex mu_;  // Serializes scrapes.

@@ -81,9 +81,16 @@ json StatusJson(const StatusInputs& in) {
        in.drain_deadline == absl::InfiniteFuture() ? json() : json(UnixSeconds(in.drain_deadline))},
   };
   status["pool"] = {
-      {"starting", in.pool.starting}, {"idle", in.pool.idle},
-      {"leased", in.pool.leased},     {"resetting", in.pool.resetting},
-      {"size", in.pool.target_size},  {"windows_failed_total", in.pool.windows_failed_total},
+      {"starting", in.pool.starting},
+      {"idle", in.pool.idle},
+      {"leased", in.pool.leased},
+      {"resetting", in.pool.resetting},
+      {"size", in.pool.target_size},
+      {"windows_failed_total", in.pool.windows_failed_total},
+      {"desired", in.pool.desired},
+      {"retiring", in.pool.retiring},
+      {"memory_short", in.pool.memory_short},
+      {"consecutive_start_failures", in.pool.consecutive_start_failures},
   };
   status["queue"] = {
       {"depth", in.pool.queue_depth},
@@ -113,6 +120,7 @@ json StatusJson(const StatusInputs& in) {
                   {"state", std::string(window.state)},
                   {"age_seconds", Seconds(window.age)},
                   {"leases_served", window.leases_served},
+                  {"retiring", window.retiring},
                   {"pid", json()},
                   {"pss_bytes", json()},
                   {"lease", json()}};
@@ -165,14 +173,18 @@ th{background:#f5f5f5}.warn{color:#b71c1c;font-weight:bold}.legend span{margin-r
                   " · Firefox ", Text(server["firefox"]), " · up ",
                   Duration(server["uptime_seconds"]), " · observability ",
                   Text(server["observability"]), "</div>\n");
+  if (pool["consecutive_start_failures"].get<int>() >= 3) {
+    absl::StrAppend(&html, "<p class=warn id=crashloop>Windows keep failing to start (",
+                    Text(pool["consecutive_start_failures"]), " in a row).</p>\n");
+  }
   if (server["draining"].get<bool>()) {
     absl::StrAppend(&html, "<p class=warn id=draining>Draining: no new leases are granted.</p>\n");
   }
 
   absl::StrAppend(&html, "<h2>Pool</h2><div>", Text(pool["idle"]), " idle · ", Text(pool["leased"]),
                   " leased · ", Text(pool["starting"]), " starting · ", Text(pool["resetting"]),
-                  " resetting · size ", Text(pool["size"]), " · ",
-                  Text(pool["windows_failed_total"]),
+                  " resetting · size ", Text(pool["size"]), " (wants ", Text(pool["desired"]),
+                  ") · ", Text(pool["windows_failed_total"]),
                   " failures since start</div>\n<div class=bar>");
   for (const json& window : s["windows"]) {
     std::string state = window["state"].get<std::string>();
@@ -209,7 +221,8 @@ th{background:#f5f5f5}.warn{color:#b71c1c;font-weight:bold}.legend span{margin-r
                   "<h2>Windows</h2><table id=windows><tr><th>window</th><th>state</th><th>age</th>"
                   "<th>leases served</th><th>PSS</th><th>pid</th><th>lease</th></tr>\n");
   for (const json& w : s["windows"]) {
-    absl::StrAppend(&html, "<tr><td>", Text(w["id"]), "</td><td>", Text(w["state"]), "</td><td>",
+    absl::StrAppend(&html, "<tr><td>", Text(w["id"]), "</td><td>", Text(w["state"]),
+                    w["retiring"].get<bool>() ? " (retiring)" : "", "</td><td>",
                     Duration(w["age_seconds"]), "</td><td>", Text(w["leases_served"]), "</td><td>",
                     Mib(w["pss_bytes"]), "</td><td>", w["pid"].is_null() ? "–" : Text(w["pid"]),
                     "</td><td>", w["lease"].is_null() ? "" : Text(w["lease"]), "</td></tr>\n");

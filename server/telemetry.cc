@@ -22,17 +22,38 @@ std::string WindowFailureReason(const absl::Status& why) {
 Telemetry::Telemetry(Metrics& metrics, SessionOf session_of)
     : metrics_(metrics), session_of_(std::move(session_of)) {}
 
-void Telemetry::SetHealth(grpc::HealthCheckServiceInterface* health, std::string service) {
+void Telemetry::SetHealth(grpc::HealthCheckServiceInterface* health, std::string service,
+                          std::function<int()> usable) {
   health_ = health;
   service_ = std::move(service);
+  usable_ = std::move(usable);
+}
+
+void Telemetry::SetServing(bool serving) {
+  absl::MutexLock lock(&health_mu_);
+  if (health_ == nullptr || stopped_ || serving_ == serving) return;
+  serving_ = serving;
+  health_->SetServingStatus(service_, serving);
+  health_->SetServingStatus("", serving);
+}
+
+void Telemetry::StopServing() {
+  SetServing(false);
+  absl::MutexLock lock(&health_mu_);
+  stopped_ = true;
 }
 
 void Telemetry::OnWindowReady(pool::WindowId id, absl::Duration took) {
   metrics_.WindowReady(took);
-  if (health_ != nullptr && !serving_.exchange(true)) {
-    health_->SetServingStatus(service_, true);
-    health_->SetServingStatus("", true);
-  }
+  SetServing(true);
+}
+
+void Telemetry::OnCrashLoop(int failures, absl::Duration backoff) {
+  bool none_usable = usable_ && usable_() == 0;
+  spdlog::error("windows keep failing to start: {} in a row; next attempt in {}{}", failures,
+                absl::FormatDuration(backoff),
+                none_usable ? "; no window can serve, health is NOT_SERVING" : "");
+  if (none_usable) SetServing(false);
 }
 
 void Telemetry::OnWindowFailed(pool::WindowId id, const absl::Status& why) {

@@ -1,9 +1,10 @@
 #pragma once
 
-#include <atomic>
 #include <functional>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "pool/observer.h"
 #include "pool/pool.h"
@@ -22,13 +23,19 @@ class Telemetry final : public pool::PoolObserver, public CommandObserver {
 
   Telemetry(Metrics& metrics, SessionOf session_of);
 
-  // Set once, before the pool starts.
-  void SetHealth(grpc::HealthCheckServiceInterface* health, std::string service);
+  // Set once, before the pool starts. `usable` counts the windows that can
+  // serve now (idle or leased): while windows crash-loop and none is usable,
+  // health is NOT_SERVING; the next ready window makes it SERVING again.
+  void SetHealth(grpc::HealthCheckServiceInterface* health, std::string service,
+                 std::function<int()> usable);
+  // From now on health stays NOT_SERVING (the server drains).
+  void StopServing();
 
   void OnWindowReady(pool::WindowId id, absl::Duration took) override;
   void OnWindowFailed(pool::WindowId id, const absl::Status& why) override;
   void OnWindowRecycled(pool::WindowId id, pool::Recycle reason) override;
   void OnWindowReset(pool::WindowId id, absl::Duration took) override;
+  void OnCrashLoop(int failures, absl::Duration backoff) override;
   void OnLeaseGranted(const pool::Grant& grant) override;
   void OnAcquireRefused(pool::AcquireRefusal why, absl::Duration waited) override;
   void OnLeaseEnded(const pool::LeaseId& lease, pool::WindowId window, pool::LeaseEnd reason,
@@ -40,9 +47,14 @@ class Telemetry final : public pool::PoolObserver, public CommandObserver {
 
   Metrics& metrics_;
   const SessionOf session_of_;
+  void SetServing(bool serving);
+
   grpc::HealthCheckServiceInterface* health_ = nullptr;
   std::string service_;
-  std::atomic<bool> serving_{false};
+  std::function<int()> usable_;
+  absl::Mutex health_mu_;
+  bool serving_ ABSL_GUARDED_BY(health_mu_) = false;
+  bool stopped_ ABSL_GUARDED_BY(health_mu_) = false;
 };
 
 // The failure reason a window's status carries (pool::kWindowFailurePayload),

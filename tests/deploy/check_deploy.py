@@ -78,6 +78,9 @@ EXPORTED = frozenset({
     "foxpool_build_info",
     "foxpool_start_time_seconds",
     "foxpool_hub_connections_refused_total",
+    "foxpool_windows_retiring",
+    "foxpool_pool_desired_windows",
+    "foxpool_window_start_failures_consecutive",
 })
 
 HISTOGRAM_SUFFIXES = ("_bucket", "_count", "_sum")

@@ -87,7 +87,7 @@ FoxpoolServer::~FoxpoolServer() {
   std::filesystem::remove_all(temp_dir_, ec);
 }
 
-absl::Status FoxpoolServer::Start(absl::Duration timeout) {
+absl::Status FoxpoolServer::Start(absl::Duration timeout, int idle) {
   std::filesystem::path port_file = temp_dir_ / "port";
   std::vector<std::string> args = {
       "--grpc_address=127.0.0.1:0",
@@ -118,7 +118,7 @@ absl::Status FoxpoolServer::Start(absl::Duration timeout) {
   auto channel =
       grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
   stub_ = v1::BrowserPool::NewStub(channel);
-  if (!WaitForIdle(pool_size_, timeout)) {
+  if (!WaitForIdle(idle < 0 ? pool_size_ : idle, timeout)) {
     return absl::DeadlineExceededError("the pool did not become idle");
   }
   return absl::OkStatus();

@@ -34,8 +34,9 @@ class FoxpoolServer {
                          std::filesystem::path profile_root = {});
   ~FoxpoolServer();
 
-  // Starts the process and waits until `pool_size` windows are idle.
-  absl::Status Start(absl::Duration timeout = absl::Seconds(60));
+  // Starts the process and waits until `idle` windows (-1: pool_size) are
+  // idle.
+  absl::Status Start(absl::Duration timeout = absl::Seconds(60), int idle = -1);
 
   v1::BrowserPool::Stub& stub() { return *stub_; }
   pid_t pid() const { return process_->pid(); }
