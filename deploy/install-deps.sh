@@ -9,7 +9,7 @@ packages=(
   firefox-esr fonts-dejavu-core
   libgrpc++-dev protobuf-compiler-grpc protobuf-compiler libprotobuf-dev
   libboost-dev libabsl-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
-  prometheus-cpp-dev
+  prometheus-cpp-dev libsqlite3-dev
   libgtest-dev libgmock-dev
   python3 python3-grpcio python3-protobuf
   "$@"

@@ -46,7 +46,7 @@ void RemoveDirectory(const std::filesystem::path& dir) {
 }  // namespace
 
 FirefoxWindow::FirefoxWindow(asio::io_context& io, Hub& hub, pool::WindowId id,
-                             WindowOptions options, std::function<void()> on_gone)
+                             WindowOptions options, std::function<void(bool clean)> on_gone)
     : hub_(hub),
       id_(id),
       options_(std::move(options)),
@@ -109,9 +109,9 @@ void FirefoxWindow::DoLaunch() {
   if (!process.ok()) {
     state_ = State::kGone;
     hub_.Forget(session_, process.status());
-    RemoveDirectory(options_.profile_dir);
+    if (!options_.keep_profile) RemoveDirectory(options_.profile_dir);
     std::move(ready_)(WithReason(process.status(), "start_failed"));
-    on_gone_();
+    on_gone_(false);
     return;
   }
   process_ = *std::move(process);
@@ -156,10 +156,11 @@ void FirefoxWindow::OnConnectionChange(bool connected) {
 
 void FirefoxWindow::FirstReset() {
   // A fresh profile is clean already; the reset proves that the extension
-  // can drive the window before the pool hands it out.
+  // can drive the window before the pool hands it out. A persistent profile
+  // keeps its data: a ping proves as much.
   absl::Time deadline = launched_at_ + options_.start_timeout;
   channel_->Call(
-      "reset", nlohmann::json::object(), deadline,
+      options_.keep_profile ? "ping" : "reset", nlohmann::json::object(), deadline,
       [self = shared_from_this()](absl::StatusOr<nlohmann::json> result) {
         asio::dispatch(self->strand_, [self, status = result.status()] {
           if (self->state_ != State::kStarting) return;
@@ -209,7 +210,7 @@ void FirefoxWindow::OnExit() {
                      process_->killed_by_signal() ? "signaled" : "exited");
   }
   hub_.Forget(session_, absl::AbortedError(absl::StrCat("the window's Firefox ", exit)));
-  RemoveDirectory(options_.profile_dir);
+  if (!options_.keep_profile) RemoveDirectory(options_.profile_dir);
   if (was == State::kStarting) {
     spdlog::warn("window {} failed to start: {}", id_.ToString(), std::string(why.message()));
     std::move(ready_)(why);
@@ -219,7 +220,7 @@ void FirefoxWindow::OnExit() {
   } else {
     spdlog::info("window {} closed (Firefox {})", id_.ToString(), exit);
   }
-  on_gone_();
+  on_gone_(closed_ && exit == "exit code 0");
 }
 
 std::string FirefoxWindow::CrashReport(const std::string& exit) const {
@@ -308,7 +309,7 @@ void FirefoxWindow::Close() {
       // Never launched: nothing runs, nothing to wait for.
       self->state_ = State::kGone;
       self->hub_.Forget(self->session_, absl::AbortedError("closed"));
-      self->on_gone_();
+      self->on_gone_(false);
     }
   });
 }

@@ -35,6 +35,9 @@ struct WindowOptions {
   // Close() asks Firefox to quit (through the extension) and kills its
   // process group if it is still there after this long. Zero: kill at once.
   absl::Duration close_grace = absl::Seconds(1);
+  // A persistent profile: left in place when the browser is gone, and not
+  // reset at start (the first check is a ping, so its data stays).
+  bool keep_profile = false;
 };
 
 // One headless Firefox process group with its own profile, driven through
@@ -48,8 +51,10 @@ struct WindowOptions {
 // the public methods may be called from any thread.
 class FirefoxWindow : public pool::Window, public std::enable_shared_from_this<FirefoxWindow> {
  public:
+  // `on_gone(clean)` runs last, once the browser is gone; `clean` when it
+  // was closed and quit by itself (exit code 0), so its profile is whole.
   FirefoxWindow(boost::asio::io_context& io, Hub& hub, pool::WindowId id, WindowOptions options,
-                std::function<void()> on_gone);
+                std::function<void(bool clean)> on_gone);
   ~FirefoxWindow() override;
 
   void Launch(pool::WindowFactory::StartDone ready, pool::WindowFactory::DiedCallback died);
@@ -83,7 +88,7 @@ class FirefoxWindow : public pool::Window, public std::enable_shared_from_this<F
   Hub& hub_;
   const pool::WindowId id_;
   const WindowOptions options_;
-  std::function<void()> on_gone_;
+  std::function<void(bool clean)> on_gone_;
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
   const SessionId session_;
   const std::string secret_;

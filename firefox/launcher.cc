@@ -94,19 +94,83 @@ absl::Status Launcher::Init() {
   return absl::OkStatus();
 }
 
-void Launcher::Start(pool::WindowId id, StartDone ready, DiedCallback died) {
+void Launcher::Start(pool::WindowId id, const pool::WindowSpec& spec, StartDone ready,
+                     DiedCallback died) {
+  if (spec.profile.empty()) {
+    Launch(id, instance_dir_ / id.ToString(), /*keep_profile=*/false, std::move(ready),
+           std::move(died));
+    return;
+  }
+  if (options_.profiles == nullptr) {
+    std::move(ready)(absl::FailedPreconditionError("persistent profiles are off (no --state_dir)"));
+    return;
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [other, profile] : profile_of_) {
+      if (profile != spec.profile) continue;
+      // Its previous window still quits (and saves it): start after it.
+      waiting_[spec.profile] = [this, id, profile = spec.profile, ready = std::move(ready),
+                                died = std::move(died)]() mutable {
+        StartOnProfile(id, profile, std::move(ready), std::move(died));
+      };
+      return;
+    }
+  }
+  StartOnProfile(id, spec.profile, std::move(ready), std::move(died));
+}
+
+void Launcher::StartOnProfile(pool::WindowId id, const std::string& profile, StartDone ready,
+                              DiedCallback died) {
+  absl::StatusOr<ProfileStore::Prepared> prepared = options_.profiles->Prepare(profile);
+  if (!prepared.ok()) {
+    std::move(ready)(prepared.status());
+    return;
+  }
+  auto start = std::make_shared<ProfileStart>(
+      ProfileStart{profile, prepared->dir, std::move(ready), std::move(died)});
+  LaunchOnProfile(id, std::move(start), /*may_retry=*/true);
+}
+
+void Launcher::LaunchOnProfile(pool::WindowId id, std::shared_ptr<ProfileStart> start,
+                               bool may_retry) {
+  {
+    absl::MutexLock lock(&mu_);
+    profile_of_[id] = start->profile;
+  }
+  StartDone ready = [this, id, start,
+                     may_retry](absl::StatusOr<std::shared_ptr<pool::Window>> window) mutable {
+    if (window.ok() || !may_retry) {
+      std::move(start->ready)(std::move(window));
+      return;
+    }
+    spdlog::warn("window {} did not start on profile {}: {}; restoring the profile", id.ToString(),
+                 start->profile, std::string(window.status().message()));
+    absl::MutexLock lock(&mu_);
+    retry_[id] = start;  // OnGone restores the profile and starts again.
+  };
+  DiedCallback died = [start](absl::Status why) mutable { std::move(start->died)(std::move(why)); };
+  Launch(id, start->dir, /*keep_profile=*/true, std::move(ready), std::move(died));
+}
+
+void Launcher::Launch(pool::WindowId id, std::filesystem::path profile_dir, bool keep_profile,
+                      StartDone ready, DiedCallback died) {
   WindowOptions window_options{
       .firefox_binary = options_.firefox_binary,
-      .profile_dir = instance_dir_ / id.ToString(),
+      .profile_dir = std::move(profile_dir),
       .width = options_.width,
       .height = options_.height,
       .start_timeout = options_.start_timeout,
+      // A persistent profile is saved as Firefox quits: give it time.
+      .close_grace = keep_profile ? absl::Seconds(5) : absl::Seconds(1),
+      .keep_profile = keep_profile,
   };
   auto window = std::make_shared<FirefoxWindow>(io_, hub_, id, std::move(window_options),
-                                                [this, id] { OnGone(id); });
+                                                [this, id](bool clean) { OnGone(id, clean); });
   {
     absl::MutexLock lock(&mu_);
     if (shut_down_) {
+      profile_of_.erase(id);
       std::move(ready)(absl::UnavailableError("the server is shutting down"));
       return;
     }
@@ -115,9 +179,41 @@ void Launcher::Start(pool::WindowId id, StartDone ready, DiedCallback died) {
   window->Launch(std::move(ready), std::move(died));
 }
 
-void Launcher::OnGone(pool::WindowId id) {
-  absl::MutexLock lock(&mu_);
-  live_.erase(id);
+void Launcher::OnGone(pool::WindowId id, bool clean) {
+  std::string profile;
+  std::shared_ptr<ProfileStart> retry;
+  absl::AnyInvocable<void() &&> next;
+  bool shut_down;
+  {
+    absl::MutexLock lock(&mu_);
+    live_.erase(id);
+    shut_down = shut_down_;
+    auto it = profile_of_.find(id);
+    if (it == profile_of_.end()) return;
+    profile = it->second;
+    profile_of_.erase(it);
+    if (auto r = retry_.find(id); r != retry_.end()) {
+      retry = std::move(r->second);
+      retry_.erase(r);
+    } else if (auto w = waiting_.find(profile); w != waiting_.end()) {
+      next = std::move(w->second);
+      waiting_.erase(w);
+    }
+  }
+  if (retry != nullptr) {
+    absl::Status restored = shut_down
+                                ? absl::UnavailableError("the server is shutting down")
+                                : options_.profiles->Restore(profile, "its window did not start");
+    if (restored.ok()) {
+      LaunchOnProfile(id, std::move(retry), /*may_retry=*/false);
+      return;
+    }
+    options_.profiles->Finished(profile, /*clean_exit=*/false);
+    std::move(retry->ready)(restored);
+    return;
+  }
+  options_.profiles->Finished(profile, clean);
+  if (next) std::move(next)();
 }
 
 bool Launcher::NoneLiveLocked() const { return live_.empty(); }
@@ -135,13 +231,18 @@ std::vector<Launcher::WindowProcess> Launcher::Processes() const {
 
 bool Launcher::Shutdown(absl::Duration timeout) {
   std::vector<std::shared_ptr<FirefoxWindow>> windows;
+  absl::flat_hash_map<std::string, absl::AnyInvocable<void() &&>> waiting;
   {
     absl::MutexLock lock(&mu_);
     shut_down_ = true;
     for (const auto& [id, weak] : live_) {
       if (auto window = weak.lock()) windows.push_back(std::move(window));
     }
+    waiting.swap(waiting_);
   }
+  // Starts that waited for a profile's previous window: each is now told
+  // that the server shuts down.
+  for (auto& [profile, start] : waiting) std::move(start)();
   for (auto& window : windows) window->Close();
   windows.clear();
   bool all_gone;

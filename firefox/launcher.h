@@ -7,12 +7,14 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "boost/asio/io_context.hpp"
 #include "firefox/firefox_window.h"
 #include "firefox/hub.h"
+#include "firefox/profile_store.h"
 #include "pool/window.h"
 
 namespace foxpool::firefox {
@@ -25,6 +27,8 @@ struct LauncherOptions {
   int width = 1280;
   int height = 800;
   absl::Duration start_timeout = absl::Seconds(30);
+  // Named persistent profiles; null: Acquire(profile) is refused.
+  ProfileStore* profiles = nullptr;
 };
 
 // Starts Firefox windows for the pool: the pool's WindowFactory.
@@ -42,7 +46,11 @@ class Launcher : public pool::WindowFactory {
   absl::Status Init();
   const std::filesystem::path& instance_dir() const { return instance_dir_; }
 
-  void Start(pool::WindowId id, StartDone ready, DiedCallback died) override;
+  // A window on a persistent profile waits for the profile's previous window
+  // (if one is still quitting) and, if it fails to start, is started once
+  // more on the profile restored from its snapshot.
+  void Start(pool::WindowId id, const pool::WindowSpec& spec, StartDone ready,
+             DiedCallback died) override;
 
   // Kills every window this launcher started, waits (up to `timeout`) until
   // each process is reaped and its profile removed, then removes the
@@ -59,7 +67,19 @@ class Launcher : public pool::WindowFactory {
   std::vector<WindowProcess> Processes() const;
 
  private:
-  void OnGone(pool::WindowId id);
+  void OnGone(pool::WindowId id, bool clean);
+  void Launch(pool::WindowId id, std::filesystem::path profile_dir, bool keep_profile,
+              StartDone ready, DiedCallback died);
+  void StartOnProfile(pool::WindowId id, const std::string& profile, StartDone ready,
+                      DiedCallback died);
+  // Callbacks shared by the attempts to start one window on a profile.
+  struct ProfileStart {
+    std::string profile;
+    std::filesystem::path dir;
+    StartDone ready;
+    DiedCallback died;
+  };
+  void LaunchOnProfile(pool::WindowId id, std::shared_ptr<ProfileStart> start, bool may_retry);
   bool NoneLiveLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   boost::asio::io_context& io_;
@@ -70,6 +90,12 @@ class Launcher : public pool::WindowFactory {
 
   mutable absl::Mutex mu_;
   absl::flat_hash_map<pool::WindowId, std::weak_ptr<FirefoxWindow>> live_ ABSL_GUARDED_BY(mu_);
+  // Live windows on persistent profiles, and the profile of each.
+  absl::flat_hash_map<pool::WindowId, std::string> profile_of_ ABSL_GUARDED_BY(mu_);
+  // Windows whose start failed and that start again once they are gone.
+  absl::flat_hash_map<pool::WindowId, std::shared_ptr<ProfileStart>> retry_ ABSL_GUARDED_BY(mu_);
+  // Starts waiting for a profile's previous window to be gone.
+  absl::flat_hash_map<std::string, absl::AnyInvocable<void() &&>> waiting_ ABSL_GUARDED_BY(mu_);
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
 };
 

@@ -51,9 +51,11 @@ void Pool::Start() {
   }
 }
 
-void Pool::StartWindowLocked(absl::Duration delay, Deferred& later) {
+void Pool::StartWindowLocked(absl::Duration delay, Deferred& later, std::string profile) {
   WindowId id(next_window_++);
-  slots_.emplace(id, Slot{});
+  Slot slot;
+  slot.profile = std::move(profile);
+  slots_.emplace(id, std::move(slot));
   if (delay <= absl::ZeroDuration()) {
     later.push_back([this, id] { LaunchNow(id); });
   } else {
@@ -62,19 +64,21 @@ void Pool::StartWindowLocked(absl::Duration delay, Deferred& later) {
 }
 
 void Pool::LaunchNow(WindowId id) {
+  WindowSpec spec;
   {
     absl::MutexLock lock(&mu_);
     auto it = slots_.find(id);
     if (it == slots_.end()) return;  // Shut down while backing off.
-    if (memory_short_) {
+    if (memory_short_ && it->second.profile.empty()) {
       // Started again by TopUpLocked once memory allows.
       slots_.erase(it);
       return;
     }
     it->second.launched_at = scheduler_.Now();
+    spec.profile = it->second.profile;
   }
   factory_.Start(
-      id,
+      id, spec,
       [this, id](absl::StatusOr<std::shared_ptr<Window>> window) {
         OnWindowStarted(id, std::move(window));
       },
@@ -89,6 +93,19 @@ void Pool::OnWindowStarted(WindowId id, absl::StatusOr<std::shared_ptr<Window>> 
     if (it == slots_.end() || shut_down_) {
       if (window.ok()) later.push_back([w = *window] { w->Close(); });
       if (it != slots_.end()) slots_.erase(it);
+    } else if (!window.ok() && !it->second.profile.empty()) {
+      // A profile's window is started for its callers, who hear why not.
+      std::string profile = it->second.profile;
+      slots_.erase(it);
+      ++windows_failed_total_;
+      FailProfileWaitersLocked(
+          profile,
+          absl::UnavailableError(absl::StrCat("the window for profile ", profile,
+                                              " did not start: ", window.status().message())),
+          later);
+      if (observer_ != nullptr) {
+        later.push_back([this, id, why = window.status()] { observer_->OnWindowFailed(id, why); });
+      }
     } else if (!window.ok()) {
       slots_.erase(it);
       ++windows_failed_total_;
@@ -159,16 +176,23 @@ void Pool::RemoveWindowLocked(WindowId id, bool replace, Deferred& later) {
   if (it->second.window != nullptr) {
     later.push_back([w = std::move(it->second.window)] { w->Close(); });
   }
+  std::string profile = std::move(it->second.profile);
   slots_.erase(it);
   idle_.erase(std::remove(idle_.begin(), idle_.end(), id), idle_.end());
+  ServeProfileWaitersLocked(profile, later);
   if (replace) TopUpLocked(later);
 }
 
 void Pool::MakeIdleLocked(WindowId id, Deferred& later) {
   Slot& slot = slots_.at(id);
-  if (!waiters_.empty() && !draining_) {
-    Waiter waiter = std::move(waiters_.front());
-    waiters_.pop_front();
+  // The first caller waiting for this kind of window: a pool window or this
+  // profile's.
+  auto first = std::find_if(waiters_.begin(), waiters_.end(), [&](const Waiter& waiter) {
+    return waiter.options.profile == slot.profile;
+  });
+  if (first != waiters_.end() && !draining_) {
+    Waiter waiter = std::move(*first);
+    waiters_.erase(first);
     Grant grant = LeaseLocked(id, slot, waiter.options, waiter.enqueued);
     later.push_back([done = std::move(waiter.done), grant]() mutable { std::move(done)(grant); });
     if (observer_ != nullptr) {
@@ -178,7 +202,36 @@ void Pool::MakeIdleLocked(WindowId id, Deferred& later) {
   }
   slot.state = State::kIdle;
   slot.idle_since = scheduler_.Now();
-  idle_.push_back(id);
+  if (slot.profile.empty()) idle_.push_back(id);  // Profile windows wait for their own.
+}
+
+std::optional<WindowId> Pool::ProfileWindowLocked(const std::string& profile) const {
+  for (const auto& [id, slot] : slots_) {
+    if (slot.profile == profile) return id;
+  }
+  return std::nullopt;
+}
+
+void Pool::ServeProfileWaitersLocked(const std::string& profile, Deferred& later) {
+  if (profile.empty() || shut_down_ || draining_ || ProfileWindowLocked(profile).has_value()) {
+    return;
+  }
+  bool waited_for = std::any_of(waiters_.begin(), waiters_.end(), [&](const Waiter& waiter) {
+    return waiter.options.profile == profile;
+  });
+  if (waited_for) StartWindowLocked(absl::ZeroDuration(), later, profile);
+}
+
+void Pool::FailProfileWaitersLocked(const std::string& profile, const absl::Status& why,
+                                    Deferred& later) {
+  for (auto it = waiters_.begin(); it != waiters_.end();) {
+    if (it->options.profile != profile) {
+      ++it;
+      continue;
+    }
+    later.push_back([done = std::move(it->done), why]() mutable { std::move(done)(why); });
+    it = waiters_.erase(it);
+  }
 }
 
 Grant Pool::LeaseLocked(WindowId id, Slot& slot, const AcquireOptions& options,
@@ -296,6 +349,41 @@ Pool::WaitTicket Pool::Acquire(AcquireOptions options, AcquireDone done) {
       same_waiter->options.deadline = std::min(options.deadline, now + options_.max_wait);
       scheduler_.RunAfter(same_waiter->options.deadline - now,
                           [this, ticket] { CheckWaiter(ticket); });
+    } else if (!options.profile.empty()) {
+      std::optional<WindowId> window = ProfileWindowLocked(options.profile);
+      int profile_windows =
+          static_cast<int>(std::count_if(slots_.begin(), slots_.end(), [](const auto& entry) {
+            return !entry.second.profile.empty();
+          }));
+      if (window.has_value() && slots_.at(*window).state == State::kIdle) {
+        Grant grant = LeaseLocked(*window, slots_.at(*window), options, now);
+        later.push_back([done = std::move(done), grant]() mutable { std::move(done)(grant); });
+        if (observer_ != nullptr) {
+          later.push_back([this, grant] { observer_->OnLeaseGranted(grant); });
+        }
+      } else if (!window.has_value() && profile_windows >= options_.max_profile_windows) {
+        refusal = AcquireRefusal::kQueueFull;
+        refused = RefusalLocked(absl::StrCat("windows run on ", profile_windows,
+                                             " profiles already, the most allowed"));
+      } else if (!window.has_value() && memory_short_) {
+        refusal = AcquireRefusal::kMemory;
+        refused = RefusalLocked("memory is short (above --memory_threshold): no window starts");
+      } else if (options.deadline <= now) {
+        refused = RefusalLocked(absl::StrCat("profile ", options.profile,
+                                             "'s window is busy and the caller chose not to wait"));
+      } else if (static_cast<int>(waiters_.size()) >= options_.max_queue) {
+        refusal = AcquireRefusal::kQueueFull;
+        refused = RefusalLocked(
+            absl::StrCat("the wait queue is full (", waiters_.size(), " callers waiting)"));
+      } else {
+        // Waits for the profile's window: the one that runs, or one started now.
+        std::string profile = options.profile;
+        options.deadline = std::min(options.deadline, now + options_.max_wait);
+        absl::Duration wait = options.deadline - now;
+        waiters_.push_back(Waiter{ticket, std::move(options), now, std::move(done)});
+        scheduler_.RunAfter(wait, [this, ticket] { CheckWaiter(ticket); });
+        ServeProfileWaitersLocked(profile, later);
+      }
     } else if (!idle_.empty()) {
       WindowId id = TakeIdleLocked();
       Grant grant = LeaseLocked(id, slots_.at(id), options, now);
@@ -462,6 +550,16 @@ void Pool::EndLeaseLocked(WindowId id, Slot& slot, ReleaseMode mode, LeaseEnd re
     RemoveWindowLocked(id, /*replace=*/true, later);
     return;
   }
+  if (!slot.profile.empty()) {
+    // Kept warm for the profile's next lease, or closed: Firefox quits, and
+    // the launcher saves the profile.
+    if (mode == ReleaseMode::kKeep) {
+      MakeIdleLocked(id, later);
+    } else {
+      RemoveWindowLocked(id, /*replace=*/false, later);
+    }
+    return;
+  }
   std::optional<Recycle> recycle =
       mode == ReleaseMode::kRecycle
           ? std::optional<Recycle>(Recycle::kRequested)
@@ -587,7 +685,8 @@ std::vector<LeaseInfo> Pool::Leases() const {
   for (const auto& [lease, id] : leases_) {
     const Slot& slot = slots_.at(id);
     leases.push_back(LeaseInfo{lease, id, slot.labels, slot.holder, now - slot.leased_at,
-                               now - slot.last_used, slot.idle_timeout, slot.in_flight});
+                               now - slot.last_used, slot.idle_timeout, slot.in_flight,
+                               slot.profile});
   }
   std::sort(leases.begin(), leases.end(),
             [](const LeaseInfo& a, const LeaseInfo& b) { return a.age > b.age; });
@@ -602,7 +701,8 @@ std::vector<WindowInfo> Pool::Windows() const {
     bool ready = slot.window != nullptr;
     windows.push_back(WindowInfo{id, StateName(static_cast<int>(slot.state)),
                                  ready ? now - slot.ready_at : absl::ZeroDuration(),
-                                 slot.leases_served, slot.memory_bytes, slot.retiring});
+                                 slot.leases_served, slot.memory_bytes, slot.retiring,
+                                 slot.profile});
   }
   std::sort(windows.begin(), windows.end(),
             [](const WindowInfo& a, const WindowInfo& b) { return a.id.value() < b.id.value(); });

@@ -52,6 +52,8 @@ struct PoolOptions {
   bool refuse_when_memory_short = false;
   // Failed starts in a row that count as a crash loop.
   int crash_loop_after = 3;
+  // Windows on persistent profiles that may run at once (beyond the pool).
+  int max_profile_windows = 8;
   // Callers that may wait in Acquire at once; one more is refused.
   int max_queue = 8;
   // Upper bound on any wait in Acquire, whatever the caller asks.
@@ -91,6 +93,12 @@ struct AcquireOptions {
   // Refuse at once (RESOURCE_EXHAUSTED, with a retry hint) rather than
   // queue when the expected wait is longer than the time to the deadline.
   bool fail_fast = false;
+  // A named persistent profile (see WindowSpec): the caller gets that
+  // profile's window, started for it if none runs, or waits while another
+  // lease holds it. Release with kKeep leaves the window warm for the next
+  // lease of the profile; kReset and kRecycle close it (Firefox quits and
+  // the profile is saved). A warm window closes after shrink_after unused.
+  std::string profile;
 };
 
 // What an Acquire hands out.
@@ -134,6 +142,7 @@ struct LeaseInfo {
   absl::Duration idle_for;
   absl::Duration idle_timeout;
   int commands_in_flight = 0;
+  std::string profile;
 };
 
 // One window, as an operator sees it.
@@ -145,6 +154,7 @@ struct WindowInfo {
   int leases_served = 0;
   uint64_t memory_bytes = 0;  // last sample; 0 before the first
   bool retiring = false;
+  std::string profile;  // empty: a throwaway profile
 };
 
 // What the memory sampler saw, for the pool's recycling and guard.
@@ -278,6 +288,7 @@ class Pool {
     // or at the end of its lease.
     bool retiring = false;
     bool probing = false;
+    std::string profile;  // Its persistent profile; empty for pool windows.
     // While leased:
     LeaseId lease;
     absl::Time leased_at;
@@ -304,7 +315,18 @@ class Pool {
   // Work to do once the lock is released: callbacks and window calls.
   using Deferred = std::vector<absl::AnyInvocable<void() &&>>;
 
-  void StartWindowLocked(absl::Duration delay, Deferred& later) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void StartWindowLocked(absl::Duration delay, Deferred& later, std::string profile = "")
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // --- persistent profiles ---
+  // The window running on `profile`, if any.
+  std::optional<WindowId> ProfileWindowLocked(const std::string& profile) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // Starts a window for `profile` when callers wait for it and none runs.
+  void ServeProfileWaitersLocked(const std::string& profile, Deferred& later)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Answers every caller waiting for `profile` with `why`.
+  void FailProfileWaitersLocked(const std::string& profile, const absl::Status& why,
+                                Deferred& later) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void LaunchNow(WindowId id);
   void OnWindowStarted(WindowId id, absl::StatusOr<std::shared_ptr<Window>> w);
   void OnWindowDied(WindowId id, absl::Status why);

@@ -11,19 +11,25 @@
 namespace foxpool::pool {
 
 int Pool::ActiveWindowsLocked() const {
-  return static_cast<int>(std::count_if(slots_.begin(), slots_.end(),
-                                        [](const auto& entry) { return !entry.second.retiring; }));
+  // Windows on persistent profiles come and go with their callers: they are
+  // not the pool's.
+  return static_cast<int>(std::count_if(slots_.begin(), slots_.end(), [](const auto& entry) {
+    return !entry.second.retiring && entry.second.profile.empty();
+  }));
 }
 
 int Pool::DesiredLocked() const {
   int busy = 0;
   for (const auto& [id, slot] : slots_) {
-    if (!slot.retiring && (slot.state == State::kLeased || slot.state == State::kResetting)) {
+    if (!slot.retiring && slot.profile.empty() &&
+        (slot.state == State::kLeased || slot.state == State::kResetting)) {
       ++busy;
     }
   }
+  int waiters = static_cast<int>(std::count_if(
+      waiters_.begin(), waiters_.end(), [](const Waiter& w) { return w.options.profile.empty(); }));
   return DesiredWindows(SizePolicy{options_.size, options_.max_windows, options_.min_idle}, busy,
-                        static_cast<int>(waiters_.size()));
+                        waiters);
 }
 
 void Pool::TopUpLocked(Deferred& later) {
@@ -96,7 +102,8 @@ void Pool::ReportMemory(const MemoryReport& report) {
           std::none_of(slots_.begin(), slots_.end(),
                        [](const auto& entry) { return entry.second.retiring; })) {
         for (const auto& [id, slot] : slots_) {
-          if (slot.window != nullptr && slot.memory_bytes > options_.max_window_memory) {
+          if (slot.window != nullptr && slot.profile.empty() &&
+              slot.memory_bytes > options_.max_window_memory) {
             RetireLocked(id, Recycle::kMaxMemory, later);
             break;  // Staggered: one replacement at a time.
           }
@@ -116,23 +123,33 @@ void Pool::Upkeep() {
     absl::Time now = scheduler_.Now();
     bool retiring = false;
     std::optional<WindowId> surplus;
+    std::vector<WindowId> unused_profiles;
     absl::Time oldest_idle = absl::InfiniteFuture();
     for (auto& [id, slot] : slots_) {
       retiring = retiring || slot.retiring;
       if (slot.state != State::kIdle || slot.retiring) continue;
       if (!slot.probing && now - slot.last_probe >= options_.probe_interval) ProbeLocked(id, later);
+      if (!slot.profile.empty()) {
+        // A profile's window kept warm closes (and saves it) when unused.
+        if (slot.idle_since <= now - options_.shrink_after) unused_profiles.push_back(id);
+        continue;
+      }
       if (slot.idle_since <= now - options_.shrink_after && slot.idle_since < oldest_idle) {
         surplus = id;
         oldest_idle = slot.idle_since;
       }
     }
+    for (WindowId id : unused_profiles) RemoveWindowLocked(id, /*replace=*/false, later);
     if (surplus.has_value() && ActiveWindowsLocked() > DesiredLocked()) {
       RecycleLocked(*surplus, Recycle::kSurplus, /*replace=*/false, later);
     } else if (!retiring && options_.max_window_age > absl::ZeroDuration()) {
       // Staggered: one replacement at a time, the oldest first.
       std::optional<WindowId> oldest;
       for (const auto& [id, slot] : slots_) {
-        if (slot.window == nullptr || now - slot.ready_at < options_.max_window_age) continue;
+        if (slot.window == nullptr || !slot.profile.empty() ||
+            now - slot.ready_at < options_.max_window_age) {
+          continue;
+        }
         if (!oldest.has_value() || slot.ready_at < slots_.at(*oldest).ready_at) oldest = id;
       }
       if (oldest.has_value()) RetireLocked(*oldest, Recycle::kMaxAge, later);

@@ -50,6 +50,14 @@ inline constexpr const char* kWindowFailureReasons[] = {
     "disconnected",   // the extension stayed disconnected past its grace
 };
 
+// What kind of window to start.
+struct WindowSpec {
+  // Empty: a fresh throwaway profile. Otherwise the named persistent profile
+  // (its cookies and storage survive the window); at most one window per
+  // profile runs at a time, and its Reset() is never called.
+  std::string profile;
+};
+
 // Starts windows for the pool.
 class WindowFactory {
  public:
@@ -60,9 +68,10 @@ class WindowFactory {
 
   virtual ~WindowFactory() = default;
 
-  // Starts window `id`. `ready` is called exactly once, with the window when
-  // it is ready to serve commands or with why it could not start.
-  virtual void Start(WindowId id, StartDone ready, DiedCallback died) = 0;
+  // Starts window `id` as `spec` says. `ready` is called exactly once, with
+  // the window when it is ready to serve commands or with why it could not
+  // start.
+  virtual void Start(WindowId id, const WindowSpec& spec, StartDone ready, DiedCallback died) = 0;
 };
 
 }  // namespace foxpool::pool

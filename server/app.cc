@@ -110,6 +110,8 @@ int Run(int argc, char** argv) {
     stop_io();
     return 1;
   }
+  firefox::ProfileStore profiles(config->state_dir, config->profile_template);
+  config->launcher.profiles = &profiles;
   firefox::Launcher launcher(io, hub, config->launcher);
   if (absl::Status s = launcher.Init(); !s.ok()) {
     spdlog::critical("{}", std::string(s.message()));
@@ -135,7 +137,7 @@ int Run(int argc, char** argv) {
   });
   pool::Pool pool(config->pool, launcher, scheduler, &telemetry);
   config->service.command_observer = &telemetry;
-  BrowserPoolService service(pool, config->service);
+  BrowserPoolService service(pool, config->service, &profiles);
   MemorySampler sampler(
       config->memory, [&launcher] { return launcher.Processes(); },
       [&pool](const MemorySnapshot& sample) {
@@ -172,6 +174,7 @@ int Run(int argc, char** argv) {
           ScrapeState state{.pool = pool.Status(),
                             .memory = sampler.Latest(),
                             .hub_refused_total = hub.refused_total(),
+                            .profile_restores = profiles.restores(),
                             .drain_deadline = current_drain_deadline()};
           for (const pool::LeaseInfo& lease : pool.Leases()) {
             state.commands_in_flight += lease.commands_in_flight;

@@ -45,8 +45,9 @@ absl::Status CheckLabels(const google::protobuf::Map<std::string, std::string>& 
 
 }  // namespace
 
-BrowserPoolService::BrowserPoolService(pool::Pool& pool, ServiceOptions options)
-    : pool_(pool), options_(options) {}
+BrowserPoolService::BrowserPoolService(pool::Pool& pool, ServiceOptions options,
+                                       firefox::ProfileStore* profiles)
+    : pool_(pool), options_(options), profiles_(profiles) {}
 
 absl::StatusOr<pool::AcquireOptions> AcquireOptionsFrom(const v1::AcquireRequest& request,
                                                         absl::Time call_deadline,
@@ -73,6 +74,10 @@ absl::StatusOr<pool::AcquireOptions> AcquireOptionsFrom(const v1::AcquireRequest
   }
   options.request_id = request.request_id();
   options.fail_fast = request.fail_fast();
+  if (!request.profile().empty()) {
+    if (absl::Status s = firefox::ProfileStore::CheckName(request.profile()); !s.ok()) return s;
+    options.profile = request.profile();
+  }
   options.labels.insert(request.labels().begin(), request.labels().end());
   options.holder = std::move(holder);
   return options;
@@ -307,6 +312,35 @@ grpc::ServerUnaryReactor* BrowserPoolService::Revoke(grpc::CallbackServerContext
     return FinishNow(absl::InvalidArgumentError("window_id must look like \"w3\""));
   }
   return FinishNow(pool_.Revoke(pool::WindowId(number)));
+}
+
+}  // namespace foxpool::server
+
+namespace foxpool::server {
+
+grpc::ServerUnaryReactor* BrowserPoolService::ListProfiles(grpc::CallbackServerContext* context,
+                                                           const v1::ListProfilesRequest* request,
+                                                           v1::ListProfilesResponse* response) {
+  if (profiles_ != nullptr) {
+    for (const firefox::ProfileStore::Info& info : profiles_->List()) {
+      v1::ProfileInfo* out = response->add_profiles();
+      out->set_name(info.name);
+      out->set_size_bytes(static_cast<int64_t>(info.size_bytes));
+      out->set_has_snapshot(info.has_snapshot);
+      out->set_in_use(info.in_use);
+      out->mutable_last_used()->set_seconds(absl::ToUnixSeconds(info.last_used));
+    }
+  }
+  return FinishNow(absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* BrowserPoolService::DeleteProfile(grpc::CallbackServerContext* context,
+                                                            const v1::DeleteProfileRequest* request,
+                                                            v1::DeleteProfileResponse* response) {
+  if (profiles_ == nullptr) {
+    return FinishNow(absl::FailedPreconditionError("persistent profiles are off"));
+  }
+  return FinishNow(profiles_->Delete(request->name()));
 }
 
 }  // namespace foxpool::server

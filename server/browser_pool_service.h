@@ -7,6 +7,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "firefox/profile_store.h"
 #include "foxpool/v1/browser_pool.grpc.pb.h"
 #include "nlohmann/json.hpp"
 #include "pool/pool.h"
@@ -27,7 +28,9 @@ void FillAcquireResponse(const pool::Grant& grant, v1::AcquireResponse* response
 // and finishes from the first completion (see UnaryCall). Thread-safe.
 class BrowserPoolService final : public foxpool::v1::BrowserPool::CallbackService {
  public:
-  BrowserPoolService(pool::Pool& pool, ServiceOptions options);
+  // `profiles` may be null (ListProfiles is then empty).
+  BrowserPoolService(pool::Pool& pool, ServiceOptions options,
+                     firefox::ProfileStore* profiles = nullptr);
 
   // Tells every open Session stream that the server is draining and how
   // long its lease has left.
@@ -65,6 +68,12 @@ class BrowserPoolService final : public foxpool::v1::BrowserPool::CallbackServic
                                           v1::GetPoolStatusResponse* response) override;
   grpc::ServerBidiReactor<v1::SessionRequest, v1::SessionResponse>* Session(
       grpc::CallbackServerContext* context) override;
+  grpc::ServerUnaryReactor* ListProfiles(grpc::CallbackServerContext* context,
+                                         const v1::ListProfilesRequest* request,
+                                         v1::ListProfilesResponse* response) override;
+  grpc::ServerUnaryReactor* DeleteProfile(grpc::CallbackServerContext* context,
+                                          const v1::DeleteProfileRequest* request,
+                                          v1::DeleteProfileResponse* response) override;
   grpc::ServerUnaryReactor* Drain(grpc::CallbackServerContext* context,
                                   const v1::DrainRequest* request,
                                   v1::DrainResponse* response) override;
@@ -85,6 +94,7 @@ class BrowserPoolService final : public foxpool::v1::BrowserPool::CallbackServic
 
   pool::Pool& pool_;
   const ServiceOptions options_;
+  firefox::ProfileStore* const profiles_;
   absl::Mutex streams_mu_;
   absl::flat_hash_map<SessionStream*, std::weak_ptr<SessionStream>> streams_
       ABSL_GUARDED_BY(streams_mu_);

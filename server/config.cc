@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -66,6 +67,14 @@ ABSL_FLAG(std::string, firefox, "/usr/bin/firefox-esr", "Firefox binary.");
 ABSL_FLAG(std::string, profile_root, "",
           "Directory for window profiles (default: $TMPDIR or /tmp). Each server makes its own "
           "foxpool-<pid>-<rand> directory in it and removes it on exit.");
+ABSL_FLAG(std::string, state_dir, "",
+          "Where persistent profiles live (Acquire with a profile), kept across restarts "
+          "(default: $XDG_STATE_HOME/foxpool, else ~/.local/state/foxpool, else "
+          "/var/tmp/foxpool-state).");
+ABSL_FLAG(std::string, profile_template, "",
+          "A Firefox profile directory that new persistent profiles are copied from (default: "
+          "new profiles start empty).");
+ABSL_FLAG(int, max_profile_windows, 8, "Windows on persistent profiles that may run at once.");
 ABSL_FLAG(std::string, window_size, "1280x800", "Viewport size of every window, WIDTHxHEIGHT.");
 ABSL_FLAG(absl::Duration, start_timeout, absl::Seconds(30),
           "A window not ready this long after launch is killed and started again.");
@@ -171,6 +180,23 @@ absl::StatusOr<Config> ParseConfig(int argc, char** argv) {
     root = tmp != nullptr && *tmp != '\0' ? tmp : "/tmp";
   }
   config.launcher.profile_root = root;
+  config.state_dir = absl::GetFlag(FLAGS_state_dir);
+  if (config.state_dir.empty()) {
+    const char* xdg = std::getenv("XDG_STATE_HOME");
+    const char* home = std::getenv("HOME");
+    config.state_dir = xdg != nullptr && *xdg != '\0' ? std::string(xdg) + "/foxpool"
+                       : home != nullptr && *home != '\0'
+                           ? std::string(home) + "/.local/state/foxpool"
+                           : "/var/tmp/foxpool-state";
+  }
+  config.profile_template = absl::GetFlag(FLAGS_profile_template);
+  if (!config.profile_template.empty() && !std::filesystem::is_directory(config.profile_template)) {
+    return absl::InvalidArgumentError("--profile_template must name a directory");
+  }
+  config.pool.max_profile_windows = absl::GetFlag(FLAGS_max_profile_windows);
+  if (config.pool.max_profile_windows < 0) {
+    return absl::InvalidArgumentError("--max_profile_windows must be >= 0");
+  }
   std::vector<std::string> wh = absl::StrSplit(absl::GetFlag(FLAGS_window_size), 'x');
   if (wh.size() != 2 || !absl::SimpleAtoi(wh[0], &config.launcher.width) ||
       !absl::SimpleAtoi(wh[1], &config.launcher.height) || config.launcher.width < 100 ||

@@ -19,6 +19,8 @@ struct Config {
   std::string grpc_address;
   std::string metrics_address;
   std::string port_file;
+  std::string state_dir;
+  std::string profile_template;
   std::string log_level;
   LogFormat log_format = LogFormat::kText;
   Observability observability = Observability::kDetailed;

@@ -197,7 +197,14 @@ Metrics::Metrics(MetricsOptions options)
                        .Help("WebSocket connections the hub refused (bad hello, unknown session, "
                              "wrong secret, second connection).")
                        .Register(*registry_)
-                       .Add({})) {
+                       .Add({})),
+      profile_restores_(BuildCounter()
+                            .Name("foxpool_profile_restores_total")
+                            .Help("Persistent profiles restored from their snapshot, by reason "
+                                  "(corrupt databases, a window that did not start).")
+                            .Register(*registry_)) {
+  for (const char* reason : {"corrupt", "start_failed"})
+    profile_restores_.Add({{"reason", reason}});
   BuildGauge()
       .Name("foxpool_pool_min_windows")
       .Help("Windows the pool keeps at least.")
@@ -322,6 +329,14 @@ std::string Metrics::Scrape(const ScrapeState& state) {
   if (state.hub_refused_total > hub_refused_seen_) {
     hub_refused_.Increment(static_cast<double>(state.hub_refused_total - hub_refused_seen_));
     hub_refused_seen_ = state.hub_refused_total;
+  }
+
+  for (const auto& [reason, total] : state.profile_restores) {
+    int64_t& seen = profile_restores_seen_[reason];
+    if (total > seen) {
+      profile_restores_.Add({{"reason", reason}}).Increment(static_cast<double>(total - seen));
+      seen = total;
+    }
   }
 
   const MemorySnapshot& memory = state.memory;

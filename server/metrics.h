@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -43,6 +44,8 @@ struct ScrapeState {
   int commands_in_flight = 0;
   MemorySnapshot memory;
   int64_t hub_refused_total = 0;
+  // Persistent profiles restored since start, by reason.
+  std::map<std::string, int64_t> profile_restores;
   // InfiniteFuture when not draining.
   absl::Time drain_deadline = absl::InfiniteFuture();
 };
@@ -104,9 +107,11 @@ class Metrics {
   prometheus::Gauge& desired_windows_;
   prometheus::Gauge& start_failures_;
   prometheus::Counter& hub_refused_;
+  prometheus::Family<prometheus::Counter>& profile_restores_;
 
   absl::Mutex mu_;  // Serializes scrapes.
   int64_t hub_refused_seen_ ABSL_GUARDED_BY(mu_) = 0;
+  std::map<std::string, int64_t> profile_restores_seen_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<pool::WindowId, prometheus::Gauge*> window_pss_series_ ABSL_GUARDED_BY(mu_);
 };
 

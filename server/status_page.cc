@@ -121,6 +121,7 @@ json StatusJson(const StatusInputs& in) {
                   {"age_seconds", Seconds(window.age)},
                   {"leases_served", window.leases_served},
                   {"retiring", window.retiring},
+                  {"profile", window.profile},
                   {"pid", json()},
                   {"pss_bytes", json()},
                   {"lease", json()}};
@@ -146,7 +147,8 @@ json StatusJson(const StatusInputs& in) {
                       {"age_seconds", Seconds(lease.age)},
                       {"idle_for_seconds", Seconds(lease.idle_for)},
                       {"idle_timeout_seconds", Seconds(lease.idle_timeout)},
-                      {"commands_in_flight", lease.commands_in_flight}});
+                      {"commands_in_flight", lease.commands_in_flight},
+                      {"profile", lease.profile}});
   }
   status["leases"] = std::move(leases);
   return status;
@@ -221,11 +223,14 @@ th{background:#f5f5f5}.warn{color:#b71c1c;font-weight:bold}.legend span{margin-r
                   "<h2>Windows</h2><table id=windows><tr><th>window</th><th>state</th><th>age</th>"
                   "<th>leases served</th><th>PSS</th><th>pid</th><th>lease</th></tr>\n");
   for (const json& w : s["windows"]) {
-    absl::StrAppend(&html, "<tr><td>", Text(w["id"]), "</td><td>", Text(w["state"]),
-                    w["retiring"].get<bool>() ? " (retiring)" : "", "</td><td>",
-                    Duration(w["age_seconds"]), "</td><td>", Text(w["leases_served"]), "</td><td>",
-                    Mib(w["pss_bytes"]), "</td><td>", w["pid"].is_null() ? "–" : Text(w["pid"]),
-                    "</td><td>", w["lease"].is_null() ? "" : Text(w["lease"]), "</td></tr>\n");
+    std::string profile = w["profile"].get<std::string>();
+    absl::StrAppend(&html, "<tr><td>", Text(w["id"]),
+                    profile.empty() ? "" : absl::StrCat(" (profile ", HtmlEscape(profile), ")"),
+                    "</td><td>", Text(w["state"]), w["retiring"].get<bool>() ? " (retiring)" : "",
+                    "</td><td>", Duration(w["age_seconds"]), "</td><td>", Text(w["leases_served"]),
+                    "</td><td>", Mib(w["pss_bytes"]), "</td><td>",
+                    w["pid"].is_null() ? "–" : Text(w["pid"]), "</td><td>",
+                    w["lease"].is_null() ? "" : Text(w["lease"]), "</td></tr>\n");
   }
   absl::StrAppend(&html, "</table>\n");
 

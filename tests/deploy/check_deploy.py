@@ -81,6 +81,7 @@ EXPORTED = frozenset({
     "foxpool_windows_retiring",
     "foxpool_pool_desired_windows",
     "foxpool_window_start_failures_consecutive",
+    "foxpool_profile_restores_total",
 })
 
 HISTOGRAM_SUFFIXES = ("_bucket", "_count", "_sum")

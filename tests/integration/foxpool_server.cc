@@ -11,6 +11,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "boost/asio/io_context.hpp"
+#include "boost/beast/core.hpp"
+#include "boost/beast/http.hpp"
+#include "gtest/gtest.h"
 
 #ifndef FOXPOOLD_PATH
 #error "FOXPOOLD_PATH must name the foxpoold binary"
@@ -62,6 +66,36 @@ std::set<pid_t> Descendants(pid_t root) {
     }
   }
   return out;
+}
+
+void ExpectCleanStop(FoxpoolServer& server) {
+  std::set<pid_t> processes = Descendants(server.pid());
+  std::optional<std::string> exit = server.Stop(SIGTERM, absl::Seconds(30));
+  ASSERT_TRUE(exit.has_value()) << "foxpoold did not stop";
+  EXPECT_EQ(*exit, "exit code 0");
+  for (pid_t pid : processes) EXPECT_FALSE(Alive(pid)) << "process " << pid << " left running";
+  std::error_code ec;
+  EXPECT_TRUE(std::filesystem::is_empty(server.profile_root(), ec)) << "profiles left behind";
+}
+
+std::string HttpGet(int port, const std::string& path) {
+  namespace beast = boost::beast;
+  namespace http = beast::http;
+  try {
+    boost::asio::io_context io;
+    beast::tcp_stream stream(io);
+    stream.expires_after(std::chrono::seconds(10));
+    stream.connect({boost::asio::ip::make_address("127.0.0.1"), static_cast<uint16_t>(port)});
+    http::request<http::empty_body> request(http::verb::get, path, 11);
+    request.set(http::field::host, "127.0.0.1");
+    http::write(stream, request);
+    beast::flat_buffer buffer;
+    http::response<http::string_body> response;
+    http::read(stream, buffer, response);
+    return response.body();
+  } catch (const std::exception&) {
+    return "";
+  }
 }
 
 std::unique_ptr<grpc::ClientContext> Deadline(absl::Duration timeout) {

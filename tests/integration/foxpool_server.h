@@ -69,6 +69,13 @@ class FoxpoolServer {
   int metrics_port_ = 0;
 };
 
+// Stops `server` with SIGTERM and checks (gtest expectations) that it exits
+// 0 and leaves no process and no profile behind.
+void ExpectCleanStop(FoxpoolServer& server);
+
+// The body of GET http://127.0.0.1:`port``path` ("" on any error).
+std::string HttpGet(int port, const std::string& path);
+
 // A client context whose deadline is `timeout` from now.
 std::unique_ptr<grpc::ClientContext> Deadline(absl::Duration timeout = absl::Seconds(30));
 

@@ -71,17 +71,6 @@ bool Logged(FoxpoolServer& server, const std::string& text,
   return WaitUntil([&] { return server.Log().find(text) != std::string::npos; }, timeout);
 }
 
-// Stops the server and checks that it left nothing behind.
-void ExpectCleanStop(FoxpoolServer& server) {
-  std::set<pid_t> processes = Descendants(server.pid());
-  std::optional<std::string> exit = server.Stop(SIGTERM, absl::Seconds(30));
-  ASSERT_TRUE(exit.has_value()) << "foxpoold did not stop";
-  EXPECT_EQ(*exit, "exit code 0");
-  for (pid_t pid : processes) EXPECT_FALSE(Alive(pid)) << "left running: " << Cmdline(pid);
-  std::error_code ec;
-  EXPECT_TRUE(std::filesystem::is_empty(server.profile_root(), ec)) << "profiles left behind";
-}
-
 grpc::Status EvaluateWithin(FoxpoolServer& server, const Lease& lease, absl::Duration timeout) {
   v1::EvaluateRequest request;
   request.set_lease_id(lease.id());
@@ -244,6 +233,20 @@ TEST(HealingTest, ThePoolGrowsForWaitersAndShrinksWhenQuiet) {
   EXPECT_TRUE(Logged(server, "recycled: surplus"));
   ASSERT_TRUE(server.WaitForIdle(1));
   EXPECT_TRUE(WaitUntil([&] { return Mains(server.pid()).size() == 1; }, absl::Seconds(10)));
+  ExpectCleanStop(server);
+}
+
+TEST(HealingTest, ABrokenBrowserIsReportedAsACrashLoop) {
+  FoxpoolServer server(1, {"--firefox=/bin/false"});
+  EXPECT_FALSE(server.Start(absl::Seconds(2)).ok());  // No window ever becomes idle.
+  ASSERT_TRUE(Logged(server, "windows keep failing to start: 3 in a row"));
+  EXPECT_THAT(server.Log(), HasSubstr("health is NOT_SERVING"));
+  std::string status = HttpGet(server.metrics_port(), "/status.json");
+  EXPECT_THAT(status,
+              ::testing::ContainsRegex("\"consecutive_start_failures\": ([3-9]|[1-9][0-9])"));
+  EXPECT_THAT(
+      HttpGet(server.metrics_port(), "/metrics"),
+      ::testing::ContainsRegex("foxpool_window_start_failures_consecutive ([3-9]|[1-9][0-9])"));
   ExpectCleanStop(server);
 }
 

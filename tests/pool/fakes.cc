@@ -162,12 +162,13 @@ int FakeWindow::close_count() const {
 
 // FakeWindowFactory ---------------------------------------------------------
 
-void FakeWindowFactory::Start(WindowId id, StartDone ready, DiedCallback died) {
+void FakeWindowFactory::Start(WindowId id, const WindowSpec& spec, StartDone ready,
+                              DiedCallback died) {
   int index;
   {
     absl::MutexLock lock(&mu_);
     index = static_cast<int>(starts_.size());
-    starts_.push_back(StartRecord{id, std::move(ready)});
+    starts_.push_back(StartRecord{id, spec.profile, std::move(ready)});
     died_[id] = std::move(died);
     if (!auto_start_) return;
   }
@@ -182,6 +183,13 @@ void FakeWindowFactory::set_auto_start(bool on) {
 void FakeWindowFactory::set_hold_resets(bool hold) {
   absl::MutexLock lock(&mu_);
   hold_resets_ = hold;
+}
+
+std::vector<std::string> FakeWindowFactory::start_profiles() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<std::string> profiles;
+  for (const StartRecord& start : starts_) profiles.push_back(start.profile);
+  return profiles;
 }
 
 int FakeWindowFactory::start_count() const {

@@ -112,7 +112,9 @@ class FakeWindow final : public Window {
 // it made stays reachable by id, also after the pool has closed it.
 class FakeWindowFactory final : public WindowFactory {
  public:
-  void Start(WindowId id, StartDone ready, DiedCallback died) override;
+  void Start(WindowId id, const WindowSpec& spec, StartDone ready, DiedCallback died) override;
+  // The profile each start asked for, in start order.
+  std::vector<std::string> start_profiles() const;
 
   void set_auto_start(bool on);
   // Whether windows made from now on hold their resets (see FakeWindow).
@@ -139,6 +141,7 @@ class FakeWindowFactory final : public WindowFactory {
  private:
   struct StartRecord {
     WindowId id;
+    std::string profile;
     StartDone ready;  // Empty once answered.
   };
 

@@ -210,3 +210,76 @@ TEST_F(PoolUpkeepTest, RepeatedFailedStartsAreReportedAsACrashLoop) {
 
 }  // namespace
 }  // namespace foxpool::pool
+
+namespace foxpool::pool {
+namespace {
+
+class PoolProfileTest : public PoolTest {
+ protected:
+  AcquireOptions Profile(const std::string& name) {
+    AcquireOptions options;
+    options.profile = name;
+    return options;
+  }
+};
+
+TEST_F(PoolProfileTest, AProfilesWindowServesOneLeaseAtATimeAndStaysWarmWhenKept) {
+  MakePool({.size = 1});
+  AcquireResult* first = Acquire(absl::Minutes(1), Profile("alice"));
+  EXPECT_THAT(factory_.start_profiles(), ::testing::ElementsAre("", "alice"));
+  ASSERT_TRUE(first->grant.ok()) << first->grant.status();
+  WindowId alice = first->grant->window;
+  EXPECT_EQ(alice, WindowId(2));
+  AcquireResult* second = Acquire(absl::Minutes(1), Profile("alice"));
+  EXPECT_EQ(second->answers, 0);  // Waits for alice's window.
+  EXPECT_EQ(factory_.start_count(), 2);
+  ASSERT_TRUE(pool_->Release(first->grant->lease, ReleaseMode::kKeep).ok());
+  ASSERT_TRUE(second->grant.ok());
+  EXPECT_EQ(second->grant->window, alice);
+  EXPECT_EQ(Window(alice)->reset_count(), 0);  // Never reset: its data is the point.
+  // Pool callers never get a profile's window.
+  EXPECT_EQ(MustAcquire().window, WindowId(1));
+}
+
+TEST_F(PoolProfileTest, ReleasingAProfilesLeaseClosesItsWindowAndTheNextLeaseStartsOne) {
+  MakePool({.size = 1});
+  AcquireResult* first = Acquire(absl::Minutes(1), Profile("alice"));
+  ASSERT_TRUE(first->grant.ok());
+  ASSERT_TRUE(pool_->Release(first->grant->lease, ReleaseMode::kReset).ok());
+  EXPECT_TRUE(Window(first->grant->window)->closed());
+  EXPECT_EQ(pool_->Status().idle, 1);  // Only the pool's window.
+  AcquireResult* again = Acquire(absl::Minutes(1), Profile("alice"));
+  ASSERT_TRUE(again->grant.ok());
+  EXPECT_EQ(again->grant->window, WindowId(3));
+  EXPECT_THAT(factory_.start_profiles(), ::testing::ElementsAre("", "alice", "alice"));
+}
+
+TEST_F(PoolProfileTest, CallersOfAProfileWhoseWindowCannotStartHearWhy) {
+  MakePool({.size = 1}, /*auto_start=*/false);
+  ASSERT_NE(factory_.CompleteStart(0), nullptr);
+  AcquireResult* first = Acquire(absl::Minutes(1), Profile("bob"));
+  AcquireResult* second = Acquire(absl::Minutes(1), Profile("bob"));
+  ASSERT_TRUE(factory_.FailStart(1, absl::InternalError("profile is broken")));
+  EXPECT_EQ(first->grant.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(std::string(first->grant.status().message()), ::testing::HasSubstr("bob"));
+  EXPECT_EQ(second->grant.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(factory_.start_count(), 2);  // No retry loop for a profile.
+}
+
+TEST_F(PoolProfileTest, AWarmProfileWindowClosesWhenUnused) {
+  MakePool({.size = 1,
+            .shrink_after = absl::Minutes(1),
+            .upkeep_interval = absl::Seconds(1),
+            .probe_interval = absl::Hours(1)});
+  AcquireResult* lease = Acquire(absl::Minutes(1), Profile("alice"));
+  ASSERT_TRUE(lease->grant.ok());
+  ASSERT_TRUE(pool_->Release(lease->grant->lease, ReleaseMode::kKeep).ok());
+  scheduler_.Advance(absl::Seconds(30));
+  EXPECT_FALSE(Window(lease->grant->window)->closed());
+  scheduler_.Advance(absl::Seconds(31));
+  EXPECT_TRUE(Window(lease->grant->window)->closed());
+  EXPECT_EQ(factory_.start_count(), 2);  // Not replaced.
+}
+
+}  // namespace
+}  // namespace foxpool::pool
