@@ -150,17 +150,10 @@ void Pool::OnWindowDied(WindowId id, absl::Status why) {
     if (it == slots_.end()) return;
     Slot& slot = it->second;
     ++windows_failed_total_;
-    if (slot.state == State::kLeased && !slot.lease.empty()) {
-      absl::Status ended = absl::AbortedError(
-          absl::StrCat("the lease's window ", id.ToString(), " died: ", why.message()));
-      if (leases_.contains(slot.lease)) DropLeaseLocked(slot.lease, slot, ended);
-      if (observer_ != nullptr) {
-        later.push_back(
-            [this, lease = slot.lease, id, ended, held = scheduler_.Now() - slot.leased_at] {
-              observer_->OnLeaseEnded(lease, id, LeaseEnd::kWindowDied, held, ended);
-            });
-      }
-    }
+    EndLeaseOfLostWindowLocked(id, slot,
+                               absl::AbortedError(absl::StrCat("the lease's window ", id.ToString(),
+                                                               " died: ", why.message())),
+                               later);
     idle_.erase(std::remove(idle_.begin(), idle_.end(), id), idle_.end());
     if (observer_ != nullptr) {
       later.push_back([this, id, why] { observer_->OnWindowFailed(id, why); });
@@ -168,6 +161,17 @@ void Pool::OnWindowDied(WindowId id, absl::Status why) {
     RemoveWindowLocked(id, /*replace=*/true, later);
   }
   RunAll(later);
+}
+
+void Pool::EndLeaseOfLostWindowLocked(WindowId id, Slot& slot, const absl::Status& why,
+                                      Deferred& later) {
+  if (slot.state != State::kLeased || slot.lease.empty()) return;
+  if (leases_.contains(slot.lease)) DropLeaseLocked(slot.lease, slot, why);
+  if (observer_ != nullptr) {
+    later.push_back([this, lease = slot.lease, id, why, held = scheduler_.Now() - slot.leased_at] {
+      observer_->OnLeaseEnded(lease, id, LeaseEnd::kWindowDied, held, why);
+    });
+  }
 }
 
 void Pool::RemoveWindowLocked(WindowId id, bool replace, Deferred& later) {
@@ -378,10 +382,7 @@ Pool::WaitTicket Pool::Acquire(AcquireOptions options, AcquireDone done) {
       } else {
         // Waits for the profile's window: the one that runs, or one started now.
         std::string profile = options.profile;
-        options.deadline = std::min(options.deadline, now + options_.max_wait);
-        absl::Duration wait = options.deadline - now;
-        waiters_.push_back(Waiter{ticket, std::move(options), now, std::move(done)});
-        scheduler_.RunAfter(wait, [this, ticket] { CheckWaiter(ticket); });
+        EnqueueLocked(ticket, std::move(options), now, std::move(done));
         ServeProfileWaitersLocked(profile, later);
       }
     } else if (!idle_.empty()) {
@@ -408,10 +409,7 @@ Pool::WaitTicket Pool::Acquire(AcquireOptions options, AcquireDone done) {
       refused = RefusalLocked(
           absl::StrCat("the wait queue is full (", waiters_.size(), " callers waiting)"));
     } else {
-      options.deadline = std::min(options.deadline, now + options_.max_wait);
-      absl::Duration wait = options.deadline - now;
-      waiters_.push_back(Waiter{ticket, std::move(options), now, std::move(done)});
-      scheduler_.RunAfter(wait, [this, ticket] { CheckWaiter(ticket); });
+      EnqueueLocked(ticket, std::move(options), now, std::move(done));
       TopUpLocked(later);  // Grows the pool if it may.
     }
     if (!refused.ok()) {
@@ -421,6 +419,14 @@ Pool::WaitTicket Pool::Acquire(AcquireOptions options, AcquireDone done) {
   }
   RunAll(later);
   return ticket;
+}
+
+void Pool::EnqueueLocked(WaitTicket ticket, AcquireOptions options, absl::Time now,
+                         AcquireDone done) {
+  options.deadline = std::min(options.deadline, now + options_.max_wait);
+  absl::Duration wait = options.deadline - now;
+  waiters_.push_back(Waiter{ticket, std::move(options), now, std::move(done)});
+  scheduler_.RunAfter(wait, [this, ticket] { CheckWaiter(ticket); });
 }
 
 void Pool::CheckWaiter(WaitTicket ticket) {

@@ -340,6 +340,13 @@ class Pool {
                       Deferred& later) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RemoveWindowLocked(WindowId id, bool replace, Deferred& later)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The leased window `id` is lost (died, or stopped responding): its lease
+  // ends for the observer, and later calls on it get `why`.
+  void EndLeaseOfLostWindowLocked(WindowId id, Slot& slot, const absl::Status& why, Deferred& later)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Queues a caller until `options.deadline` (capped by max_wait).
+  void EnqueueLocked(WaitTicket ticket, AcquireOptions options, absl::Time now, AcquireDone done)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Closes `id` on purpose, telling the observer why.
   void RecycleLocked(WindowId id, Recycle why, bool replace, Deferred& later)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -195,15 +195,7 @@ void Pool::OnProbeDone(WindowId id, absl::Status status) {
     absl::Status why = absl::AbortedError(
         absl::StrCat("window ", id.ToString(), " stopped responding (a health probe got ",
                      absl::StatusCodeToString(status.code()), ": ", status.message(), ")"));
-    if (slot.state == State::kLeased && leases_.contains(slot.lease)) {
-      DropLeaseLocked(slot.lease, slot, why);
-      if (observer_ != nullptr) {
-        later.push_back(
-            [this, lease = slot.lease, id, why, held = scheduler_.Now() - slot.leased_at] {
-              observer_->OnLeaseEnded(lease, id, LeaseEnd::kWindowDied, held, why);
-            });
-      }
-    }
+    EndLeaseOfLostWindowLocked(id, slot, why, later);
     ++windows_failed_total_;
     RecycleLocked(id, Recycle::kUnresponsive, /*replace=*/true, later);
   }

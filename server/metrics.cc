@@ -43,6 +43,13 @@ const Histogram::BucketBoundaries& CommandBuckets() {
 
 std::string Label(absl::string_view value) { return std::string(value); }
 
+// Moves `counter` up to a total that another part of the server counts.
+void FollowTotal(prometheus::Counter& counter, int64_t total, int64_t& seen) {
+  if (total <= seen) return;
+  counter.Increment(static_cast<double>(total - seen));
+  seen = total;
+}
+
 }  // namespace
 
 Metrics::Metrics(MetricsOptions options)
@@ -326,17 +333,9 @@ std::string Metrics::Scrape(const ScrapeState& state) {
   drain_deadline_.Set(state.drain_deadline == absl::InfiniteFuture()
                           ? 0
                           : absl::ToDoubleSeconds(state.drain_deadline - absl::UnixEpoch()));
-  if (state.hub_refused_total > hub_refused_seen_) {
-    hub_refused_.Increment(static_cast<double>(state.hub_refused_total - hub_refused_seen_));
-    hub_refused_seen_ = state.hub_refused_total;
-  }
-
+  FollowTotal(hub_refused_, state.hub_refused_total, hub_refused_seen_);
   for (const auto& [reason, total] : state.profile_restores) {
-    int64_t& seen = profile_restores_seen_[reason];
-    if (total > seen) {
-      profile_restores_.Add({{"reason", reason}}).Increment(static_cast<double>(total - seen));
-      seen = total;
-    }
+    FollowTotal(profile_restores_.Add({{"reason", reason}}), total, profile_restores_seen_[reason]);
   }
 
   const MemorySnapshot& memory = state.memory;
