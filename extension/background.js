@@ -3,21 +3,39 @@
 // executes the commands the hub sends. One method → handler table; every
 // reply is {id, ok, result} or {id, ok: false, error: {code, message}}.
 import { toErrorPayload, CommandError } from "./errors.js";
+import { emit, setEventSink } from "./events.js";
+import { captureCommands } from "./commands/capture.js";
+import { dialogCommands } from "./commands/dialogs.js";
+import { elementCommands } from "./commands/elements.js";
 import { healthCommands } from "./commands/health.js";
 import { navigationCommands } from "./commands/navigation.js";
+import { networkCommands } from "./commands/network.js";
 import { quitCommands } from "./commands/quit.js";
 import { resetCommands } from "./commands/reset.js";
-import { screenshotCommands } from "./commands/screenshot.js";
 import { scriptCommands } from "./commands/script.js";
+import { storageCommands } from "./commands/storage.js";
+import { tabCommands } from "./commands/tabs.js";
 
 const HANDLERS = {
   ...healthCommands,
   ...navigationCommands,
+  ...tabCommands,
+  ...elementCommands,
   ...scriptCommands,
-  ...screenshotCommands,
+  ...storageCommands,
+  ...networkCommands,
+  ...captureCommands,
+  ...dialogCommands,
   ...resetCommands,
   ...quitCommands,
 };
+
+// Content scripts (page/*.js) report page events through runtime messages;
+// the sender says which tab and frame.
+browser.runtime.onMessage.addListener((message, sender) => {
+  if (message?.type !== "event" || !sender.tab) return;
+  emit({ ...message.event, tab_id: sender.tab.id, frame_id: sender.frameId ?? 0, url: message.event?.url ?? sender.url ?? "" });
+});
 
 const RECONNECT_MIN_MS = 100;
 const RECONNECT_MAX_MS = 2000;
@@ -55,6 +73,7 @@ function connect(config, delay = RECONNECT_MIN_MS) {
     }
     if (!welcomed) {
       welcomed = frame?.type === "welcome";
+      if (welcomed) setEventSink((event) => socket.send(JSON.stringify({ type: "event", event })));
       return;
     }
     if (typeof frame?.id === "number" && typeof frame?.method === "string") {
@@ -62,6 +81,7 @@ function connect(config, delay = RECONNECT_MIN_MS) {
     }
   };
   socket.onclose = () => {
+    setEventSink(null);
     const next = welcomed ? RECONNECT_MIN_MS : Math.min(delay * 2, RECONNECT_MAX_MS);
     setTimeout(() => connect(config, next), welcomed ? RECONNECT_MIN_MS : delay);
   };

@@ -13,6 +13,7 @@ export const deadlineExceeded = (message) => new CommandError("DEADLINE_EXCEEDED
 export const failedPrecondition = (message) => new CommandError("FAILED_PRECONDITION", message);
 export const unavailable = (message) => new CommandError("UNAVAILABLE", message);
 export const internal = (message) => new CommandError("INTERNAL", message);
+export const notFound = (message) => new CommandError("NOT_FOUND", message);
 
 // Turns anything thrown into the error frame's payload.
 export function toErrorPayload(error) {

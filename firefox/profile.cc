@@ -1,5 +1,6 @@
 #include "firefox/profile.h"
 
+#include <cstdlib>
 #include <fstream>
 #include <system_error>
 
@@ -118,9 +119,19 @@ absl::Status WriteProfile(const std::filesystem::path& dir, const ExtensionConfi
     return s;
   }
   std::filesystem::path extension = dir / "foxpool-extension";
-  for (const EmbeddedFile& file : ExtensionFiles()) {
-    if (absl::Status s = WriteFile(extension / file.path, file.contents); !s.ok()) {
-      return s;
+  // For work on the extension: its files from a checkout, without a rebuild.
+  if (const char* source = std::getenv("FOXPOOL_EXTENSION_DIR"); source != nullptr && *source) {
+    std::error_code error;
+    std::filesystem::copy(source, extension, std::filesystem::copy_options::recursive, error);
+    if (error) {
+      return absl::InternalError(
+          absl::StrCat("copying FOXPOOL_EXTENSION_DIR ", source, ": ", error.message()));
+    }
+  } else {
+    for (const EmbeddedFile& file : ExtensionFiles()) {
+      if (absl::Status s = WriteFile(extension / file.path, file.contents); !s.ok()) {
+        return s;
+      }
     }
   }
   nlohmann::json json = {

@@ -1,6 +1,6 @@
 // reset: make the window look like a fresh browser, then prove it.
 import { internal } from "../errors.js";
-import { loadTab } from "../tabs.js";
+import { undoLeaseState } from "../lease_state.js";
 
 const SITE_DATA = {
   cache: true,
@@ -16,6 +16,10 @@ const SITE_DATA = {
 };
 
 async function reset() {
+  // The lease's settings first (block rules, proxy, preload scripts ...),
+  // so that nothing it set acts on the next lease.
+  const failures = await undoLeaseState();
+  if (failures.length > 0) throw internal(`could not undo the lease's settings: ${failures.join("; ")}`);
   // A new tab rather than the old one at about:blank: sessionStorage and the
   // back/forward history live with the tab.
   const before = await browser.tabs.query({});

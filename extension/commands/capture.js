@@ -1,0 +1,2 @@
+// TODO(helper): capture commands.
+export const captureCommands = {};

@@ -1,0 +1,2 @@
+// TODO(helper): dialogs commands.
+export const dialogCommands = {};

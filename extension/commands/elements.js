@@ -1,0 +1,2 @@
+// TODO(helper): elements commands.
+export const elementCommands = {};

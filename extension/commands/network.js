@@ -1,0 +1,2 @@
+// TODO(helper): network commands.
+export const networkCommands = {};

@@ -1,0 +1,2 @@
+// TODO(helper): storage commands.
+export const storageCommands = {};

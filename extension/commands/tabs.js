@@ -1,0 +1,2 @@
+// TODO(helper): tabs commands.
+export const tabCommands = {};

@@ -1,0 +1,1 @@
+// TODO(helper): the element library in the content-script world.

@@ -1,0 +1,1 @@
+// TODO(helper): page hooks (console, errors, dialogs) in the content-script world.
