@@ -186,41 +186,14 @@ grpc::ServerUnaryReactor* BrowserPoolService::Unary(grpc::CallbackServerContext*
   return call.get();
 }
 
-grpc::ServerUnaryReactor* BrowserPoolService::Navigate(grpc::CallbackServerContext* context,
-                                                       const v1::NavigateRequest* request,
-                                                       v1::NavigateResponse* response) {
-  return Unary(context, kNavigate, *request, response);
-}
-
-grpc::ServerUnaryReactor* BrowserPoolService::GetTitle(grpc::CallbackServerContext* context,
-                                                       const v1::GetTitleRequest* request,
-                                                       v1::GetTitleResponse* response) {
-  return Unary(context, kGetTitle, *request, response);
-}
-
-grpc::ServerUnaryReactor* BrowserPoolService::GetUrl(grpc::CallbackServerContext* context,
-                                                     const v1::GetUrlRequest* request,
-                                                     v1::GetUrlResponse* response) {
-  return Unary(context, kGetUrl, *request, response);
-}
-
-grpc::ServerUnaryReactor* BrowserPoolService::GetContent(grpc::CallbackServerContext* context,
-                                                         const v1::GetContentRequest* request,
-                                                         v1::GetContentResponse* response) {
-  return Unary(context, kGetContent, *request, response);
-}
-
-grpc::ServerUnaryReactor* BrowserPoolService::Evaluate(grpc::CallbackServerContext* context,
-                                                       const v1::EvaluateRequest* request,
-                                                       v1::EvaluateResponse* response) {
-  return Unary(context, kEvaluate, *request, response);
-}
-
-grpc::ServerUnaryReactor* BrowserPoolService::Screenshot(grpc::CallbackServerContext* context,
-                                                         const v1::ScreenshotRequest* request,
-                                                         v1::ScreenshotResponse* response) {
-  return Unary(context, kScreenshot, *request, response);
-}
+#define FOXPOOL_DEFINE_RPC(Name, field, Request, Response)                             \
+  grpc::ServerUnaryReactor* BrowserPoolService::Name(grpc::CallbackServerContext* context, \
+                                                     const v1::Request* request,           \
+                                                     v1::Response* response) {             \
+    return Unary(context, k##Name, *request, response);                                   \
+  }
+FOXPOOL_COMMANDS(FOXPOOL_DEFINE_RPC)
+#undef FOXPOOL_DEFINE_RPC
 
 grpc::ServerUnaryReactor* BrowserPoolService::GetPoolStatus(grpc::CallbackServerContext* context,
                                                             const v1::GetPoolStatusRequest* request,

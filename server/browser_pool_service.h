@@ -45,24 +45,13 @@ class BrowserPoolService final : public foxpool::v1::BrowserPool::CallbackServic
   grpc::ServerUnaryReactor* Release(grpc::CallbackServerContext* context,
                                     const v1::ReleaseRequest* request,
                                     v1::ReleaseResponse* response) override;
-  grpc::ServerUnaryReactor* Navigate(grpc::CallbackServerContext* context,
-                                     const v1::NavigateRequest* request,
-                                     v1::NavigateResponse* response) override;
-  grpc::ServerUnaryReactor* GetTitle(grpc::CallbackServerContext* context,
-                                     const v1::GetTitleRequest* request,
-                                     v1::GetTitleResponse* response) override;
-  grpc::ServerUnaryReactor* GetUrl(grpc::CallbackServerContext* context,
-                                   const v1::GetUrlRequest* request,
-                                   v1::GetUrlResponse* response) override;
-  grpc::ServerUnaryReactor* GetContent(grpc::CallbackServerContext* context,
-                                       const v1::GetContentRequest* request,
-                                       v1::GetContentResponse* response) override;
-  grpc::ServerUnaryReactor* Evaluate(grpc::CallbackServerContext* context,
-                                     const v1::EvaluateRequest* request,
-                                     v1::EvaluateResponse* response) override;
-  grpc::ServerUnaryReactor* Screenshot(grpc::CallbackServerContext* context,
-                                       const v1::ScreenshotRequest* request,
-                                       v1::ScreenshotResponse* response) override;
+  // The window commands, one unary RPC each (see command_list.h).
+#define FOXPOOL_DECLARE_RPC(Name, field, Request, Response)                               \
+  grpc::ServerUnaryReactor* Name(grpc::CallbackServerContext* context,                    \
+                                 const v1::Request* request, v1::Response* response) override;
+  FOXPOOL_COMMANDS(FOXPOOL_DECLARE_RPC)
+#undef FOXPOOL_DECLARE_RPC
+
   grpc::ServerUnaryReactor* GetPoolStatus(grpc::CallbackServerContext* context,
                                           const v1::GetPoolStatusRequest* request,
                                           v1::GetPoolStatusResponse* response) override;

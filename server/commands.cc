@@ -1,138 +1,332 @@
 #include "server/commands.h"
 
+#include <vector>
+
 #include "absl/strings/ascii.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/duration.pb.h"
+#include "google/protobuf/util/json_util.h"
 #include "server/grpc_status.h"
-#include "server/png.h"
 
 namespace foxpool::server {
 namespace {
 
+using google::protobuf::Descriptor;
+using google::protobuf::FieldDescriptor;
+using google::protobuf::Message;
+using google::protobuf::Reflection;
+
+constexpr size_t kMaxLocatorBytes = 64 << 10;
+
 // Only web pages and the blank page: file:, chrome:, about:config and
 // friends would hand the caller the server's files or browser internals.
-absl::Status CheckUrl(const std::string& url) {
+absl::Status CheckUrl(absl::string_view field, const std::string& url) {
   if (url == "about:blank") return absl::OkStatus();
   std::string lower = absl::AsciiStrToLower(url.substr(0, 8));
   if (absl::StartsWith(lower, "http://") || absl::StartsWith(lower, "https://")) {
     return absl::OkStatus();
   }
-  if (url.empty()) return absl::InvalidArgumentError("url is empty");
-  return absl::InvalidArgumentError(absl::StrCat(
-      "URL scheme not allowed (use http, https or about:blank): ", url.substr(0, 100)));
+  return absl::InvalidArgumentError(absl::StrCat(field, ": URL scheme not allowed (use http, ",
+                                                 "https or about:blank): ", url.substr(0, 100)));
 }
 
-// The request's own `timeout` field, if it has one and it is set.
-template <typename Request>
-absl::StatusOr<absl::Duration> TimeoutField(const Request& request, const ServiceOptions& options) {
-  if (!request.has_timeout()) return options.default_command_timeout;
-  absl::Duration value = FromProto(request.timeout());
-  if (value <= absl::ZeroDuration()) return absl::InvalidArgumentError("timeout must be positive");
-  return value;
+absl::Status Invalid(absl::string_view path, absl::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat(path, " ", what));
 }
 
-template <typename Request>
-absl::StatusOr<absl::Duration> DefaultTimeout(const Request&, const ServiceOptions& options) {
-  return options.default_command_timeout;
-}
-
-template <typename Request>
-absl::StatusOr<nlohmann::json> NoParams(const Request&, const ServiceOptions&) {
-  return nlohmann::json::object();
-}
-
-// A string field of a command result.
-std::string Text(const nlohmann::json& result, const char* key) {
-  auto it = result.is_object() ? result.find(key) : result.end();
-  return it != result.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
-absl::StatusOr<nlohmann::json> NavigateParams(const v1::NavigateRequest& request,
-                                              const ServiceOptions&) {
-  if (absl::Status s = CheckUrl(request.url()); !s.ok()) return s;
-  return nlohmann::json{{"url", request.url()}};
-}
-
-absl::StatusOr<nlohmann::json> EvaluateParams(const v1::EvaluateRequest& request,
-                                              const ServiceOptions& options) {
-  if (request.expression().empty()) return absl::InvalidArgumentError("expression is empty");
-  if (request.expression().size() > options.max_script_bytes) {
-    return absl::InvalidArgumentError(absl::StrCat("expression has ", request.expression().size(),
-                                                   " bytes; the limit is ",
-                                                   options.max_script_bytes));
-  }
-  nlohmann::json args = nlohmann::json::array();
-  if (!request.args_json().empty()) {
-    args = nlohmann::json::parse(request.args_json(), nullptr, false);
-    if (args.is_discarded() || !args.is_array()) {
-      return absl::InvalidArgumentError("args_json must be a JSON array");
+// Walks every set field of `message` (named `path` in errors).
+absl::Status CheckMessage(const Message& message, const std::string& path,
+                          const ServiceOptions& options, size_t& upload_bytes) {
+  const Descriptor* type = message.GetDescriptor();
+  const Reflection* reflection = message.GetReflection();
+  if (type->full_name() == "foxpool.v1.Locator") {
+    const auto& locator = static_cast<const v1::Locator&>(message);
+    if (absl::StripAsciiWhitespace(locator.value()).empty()) return Invalid(path, "is empty");
+    if (locator.value().size() > kMaxLocatorBytes) {
+      return Invalid(path, absl::StrCat("is longer than ", kMaxLocatorBytes, " bytes"));
+    }
+  } else if (type->full_name() == "foxpool.v1.ElementTarget") {
+    const auto& element = static_cast<const v1::ElementTarget&>(message);
+    if (element.element_case() == v1::ElementTarget::ELEMENT_NOT_SET) {
+      return Invalid(path, "names no element: set a locator or an element_id");
+    }
+    if (element.has_element_id() && element.element_id().empty()) {
+      return Invalid(path, "has an empty element_id");
+    }
+  } else if (type->full_name() == "google.protobuf.Duration") {
+    if (FromProto(static_cast<const google::protobuf::Duration&>(message)) < absl::ZeroDuration()) {
+      return Invalid(path, "must not be negative");
+    }
+    return absl::OkStatus();
+  } else if (type->full_name() == "foxpool.v1.FileData") {
+    upload_bytes += static_cast<const v1::FileData&>(message).content().size();
+    if (upload_bytes > options.max_upload_bytes) {
+      return Invalid(path, absl::StrCat("makes the upload larger than ", options.max_upload_bytes,
+                                        " bytes"));
     }
   }
-  return nlohmann::json{{"expression", request.expression()}, {"args", std::move(args)}};
+  std::vector<const FieldDescriptor*> fields;
+  reflection->ListFields(message, &fields);
+  for (const FieldDescriptor* field : fields) {
+    std::string name = path.empty() ? field->name() : absl::StrCat(path, ".", field->name());
+    if (field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
+      if (field->is_map()) continue;
+      int count = field->is_repeated() ? reflection->FieldSize(message, field) : 1;
+      for (int i = 0; i < count; ++i) {
+        const Message& child = field->is_repeated()
+                                   ? reflection->GetRepeatedMessage(message, field, i)
+                                   : reflection->GetMessage(message, field);
+        std::string child_path = field->is_repeated() ? absl::StrCat(name, "[", i, "]") : name;
+        if (absl::Status s = CheckMessage(child, child_path, options, upload_bytes); !s.ok()) {
+          return s;
+        }
+      }
+    } else if (field->type() == FieldDescriptor::TYPE_STRING && !field->is_repeated()) {
+      std::string value = reflection->GetString(message, field);
+      if (field->name() == "url" && type->full_name() != "foxpool.v1.FrameSelector") {
+        if (absl::Status s = CheckUrl(name, value); !s.ok()) return s;
+      }
+      if ((field->name() == "expression" || field->name() == "source") &&
+          value.size() > options.max_script_bytes) {
+        return Invalid(name, absl::StrCat("has ", value.size(), " bytes; the limit is ",
+                                          options.max_script_bytes));
+      }
+    }
+  }
+  return absl::OkStatus();
 }
 
-absl::StatusOr<nlohmann::json> ScreenshotParams(const v1::ScreenshotRequest& request,
-                                                const ServiceOptions&) {
-  if (request.format() != v1::IMAGE_FORMAT_PNG_UNSPECIFIED) {
-    return absl::InvalidArgumentError("only PNG screenshots are supported");
-  }
-  return nlohmann::json::object();
+template <typename Request>
+absl::Status RequireElement(const Request& request, const ServiceOptions&) {
+  if (!request.has_element()) return Invalid("element", "is missing");
+  return absl::OkStatus();
 }
 
-absl::Status FillScreenshot(const nlohmann::json& result, v1::ScreenshotResponse* out) {
-  std::string image;
-  if (!absl::Base64Unescape(Text(result, "base64"), &image)) {
-    return absl::InternalError("the window sent a screenshot that is not base64");
+template <typename Request>
+absl::Status RequireLocator(const Request& request, const ServiceOptions&) {
+  if (!request.has_locator()) return Invalid("locator", "is missing");
+  return absl::OkStatus();
+}
+
+template <typename Request>
+absl::Status RequireTab(const Request& request, const ServiceOptions&) {
+  if (request.tab_id() <= 0) return Invalid("tab_id", "must name a tab (ids from ListTabs)");
+  return absl::OkStatus();
+}
+
+absl::Status CheckNavigate(const v1::NavigateRequest& request, const ServiceOptions&) {
+  if (request.url().empty()) return Invalid("url", "is empty");
+  return absl::OkStatus();
+}
+
+absl::Status CheckEvaluate(const v1::EvaluateRequest& request, const ServiceOptions&) {
+  if (request.expression().empty()) return Invalid("expression", "is empty");
+  if (request.args_json().empty()) return absl::OkStatus();
+  nlohmann::json args = nlohmann::json::parse(request.args_json(), nullptr, false);
+  if (args.is_discarded() || !args.is_array()) return Invalid("args_json", "must be a JSON array");
+  return absl::OkStatus();
+}
+
+void EvaluateArgs(const v1::EvaluateRequest& request, nlohmann::json& params) {
+  params["args"] = request.args_json().empty() ? nlohmann::json::array()
+                                               : nlohmann::json::parse(request.args_json());
+}
+
+absl::Status CheckScreenshot(const v1::ScreenshotRequest& request, const ServiceOptions&) {
+  if (request.quality() < 0 || request.quality() > 100) {
+    return Invalid("quality", "must be 1 to 100 (0: the default, 90)");
   }
-  absl::StatusOr<PngSize> size = ReadPngSize(image);
-  if (!size.ok()) return size.status();
-  out->set_format(v1::IMAGE_FORMAT_PNG_UNSPECIFIED);
-  out->set_width(size->width);
-  out->set_height(size->height);
-  out->set_image(std::move(image));
+  if (request.quality() != 0 && request.format() != v1::IMAGE_FORMAT_JPEG) {
+    return Invalid("quality", "applies to JPEG only");
+  }
+  if (request.full_page() && request.has_element()) {
+    return Invalid("full_page", "and element exclude each other");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckTypeText(const v1::TypeTextRequest& request, const ServiceOptions& options) {
+  if (absl::Status s = RequireElement(request, options); !s.ok()) return s;
+  if (request.text().size() > options.max_script_bytes) {
+    return Invalid("text", absl::StrCat("is longer than ", options.max_script_bytes, " bytes"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckPressKey(const v1::PressKeyRequest& request, const ServiceOptions&) {
+  if (request.key().empty()) return Invalid("key", "is empty");
+  return absl::OkStatus();
+}
+
+absl::Status CheckSelectOption(const v1::SelectOptionRequest& request,
+                               const ServiceOptions& options) {
+  if (absl::Status s = RequireElement(request, options); !s.ok()) return s;
+  if (request.values().empty()) return Invalid("values", "is empty");
+  return absl::OkStatus();
+}
+
+absl::Status CheckUpload(const v1::UploadFileRequest& request, const ServiceOptions& options) {
+  if (absl::Status s = RequireElement(request, options); !s.ok()) return s;
+  if (request.files().empty()) return Invalid("files", "is empty");
+  for (const v1::FileData& file : request.files()) {
+    if (file.name().empty() || absl::StrContains(file.name(), '/')) {
+      return Invalid("files.name", "must be a plain file name");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckPreload(const v1::AddPreloadScriptRequest& request, const ServiceOptions&) {
+  if (request.source().empty()) return Invalid("source", "is empty");
+  return absl::OkStatus();
+}
+
+absl::Status CheckRemovePreload(const v1::RemovePreloadScriptRequest& request,
+                                const ServiceOptions&) {
+  if (request.script_id().empty()) return Invalid("script_id", "is empty");
+  return absl::OkStatus();
+}
+
+absl::Status CheckSetCookie(const v1::SetCookieRequest& request, const ServiceOptions&) {
+  if (request.cookie().name().empty()) return Invalid("cookie.name", "is empty");
+  return absl::OkStatus();
+}
+
+absl::Status CheckSetStorage(const v1::SetStorageRequest& request, const ServiceOptions&) {
+  if (request.items().empty()) return Invalid("items", "is empty");
+  return absl::OkStatus();
+}
+
+absl::Status CheckProxy(const v1::SetProxyRequest& request, const ServiceOptions&) {
+  if (request.type() == v1::PROXY_TYPE_DIRECT_UNSPECIFIED) return absl::OkStatus();
+  if (request.host().empty()) return Invalid("host", "is empty");
+  if (request.port() < 1 || request.port() > 65535) return Invalid("port", "must be 1 to 65535");
+  return absl::OkStatus();
+}
+
+absl::Status CheckViewport(const v1::SetViewportRequest& request, const ServiceOptions&) {
+  constexpr int kMin = 100;
+  constexpr int kMax = 8192;
+  if (request.width() < kMin || request.width() > kMax || request.height() < kMin ||
+      request.height() > kMax) {
+    return Invalid("width and height", absl::StrCat("must be ", kMin, " to ", kMax));
+  }
   return absl::OkStatus();
 }
 
 }  // namespace
 
-const Command<v1::NavigateRequest, v1::NavigateResponse> kNavigate{
-    "navigate", NavigateParams, TimeoutField<v1::NavigateRequest>,
-    [](const nlohmann::json& result, v1::NavigateResponse* out) {
-      out->set_url(Text(result, "url"));
-      out->set_title(Text(result, "title"));
-      return absl::OkStatus();
-    }};
+absl::Status CheckRequest(const Message& request, const ServiceOptions& options) {
+  size_t upload_bytes = 0;
+  return CheckMessage(request, "", options, upload_bytes);
+}
 
-const Command<v1::GetTitleRequest, v1::GetTitleResponse> kGetTitle{
-    "title", NoParams<v1::GetTitleRequest>, DefaultTimeout<v1::GetTitleRequest>,
-    [](const nlohmann::json& result, v1::GetTitleResponse* out) {
-      out->set_title(Text(result, "title"));
-      return absl::OkStatus();
-    }};
+absl::StatusOr<absl::Duration> RequestTimeout(const Message& request,
+                                              const ServiceOptions& options) {
+  const FieldDescriptor* field = request.GetDescriptor()->FindFieldByName("timeout");
+  if (field == nullptr || field->message_type() == nullptr ||
+      !request.GetReflection()->HasField(request, field)) {
+    return options.default_command_timeout;
+  }
+  absl::Duration value = FromProto(static_cast<const google::protobuf::Duration&>(
+      request.GetReflection()->GetMessage(request, field)));
+  if (value <= absl::ZeroDuration()) return Invalid("timeout", "must be positive");
+  return value;
+}
 
-const Command<v1::GetUrlRequest, v1::GetUrlResponse> kGetUrl{
-    "url", NoParams<v1::GetUrlRequest>, DefaultTimeout<v1::GetUrlRequest>,
-    [](const nlohmann::json& result, v1::GetUrlResponse* out) {
-      out->set_url(Text(result, "url"));
-      return absl::OkStatus();
-    }};
+nlohmann::json RequestParams(const Message& request) {
+  google::protobuf::util::JsonPrintOptions print;
+  print.preserve_proto_field_names = true;
+  std::string text;
+  // Printing a message that parsed cannot fail (no Any fields here).
+  (void)google::protobuf::util::MessageToJsonString(request, &text, print);
+  nlohmann::json params = nlohmann::json::parse(text);
+  params.erase("lease_id");
+  return params;
+}
 
-const Command<v1::GetContentRequest, v1::GetContentResponse> kGetContent{
-    "content", NoParams<v1::GetContentRequest>, DefaultTimeout<v1::GetContentRequest>,
-    [](const nlohmann::json& result, v1::GetContentResponse* out) {
-      out->set_html(Text(result, "html"));
-      return absl::OkStatus();
-    }};
+absl::Status FillResponse(const nlohmann::json& result, Message* response) {
+  if (result.is_null()) return absl::OkStatus();
+  google::protobuf::util::JsonParseOptions parse;
+  parse.ignore_unknown_fields = true;
+  auto status = google::protobuf::util::JsonStringToMessage(result.dump(), response, parse);
+  if (!status.ok()) {
+    return absl::InternalError(absl::StrCat("the window's answer does not fit ",
+                                            response->GetDescriptor()->name(), ": ",
+                                            std::string(status.message())));
+  }
+  return absl::OkStatus();
+}
 
-const Command<v1::EvaluateRequest, v1::EvaluateResponse> kEvaluate{
-    "evaluate", EvaluateParams, TimeoutField<v1::EvaluateRequest>,
-    [](const nlohmann::json& result, v1::EvaluateResponse* out) {
-      out->set_result_json(Text(result, "json"));
-      return absl::OkStatus();
-    }};
-
-const Command<v1::ScreenshotRequest, v1::ScreenshotResponse> kScreenshot{
-    "screenshot", ScreenshotParams, DefaultTimeout<v1::ScreenshotRequest>, FillScreenshot};
+const Command<v1::NavigateRequest, v1::NavigateResponse> kNavigate{"navigate", CheckNavigate};
+const Command<v1::GetTitleRequest, v1::GetTitleResponse> kGetTitle{"title"};
+const Command<v1::GetUrlRequest, v1::GetUrlResponse> kGetUrl{"url"};
+const Command<v1::GetContentRequest, v1::GetContentResponse> kGetContent{"content"};
+const Command<v1::EvaluateRequest, v1::EvaluateResponse> kEvaluate{"evaluate", CheckEvaluate,
+                                                                   EvaluateArgs};
+const Command<v1::ScreenshotRequest, v1::ScreenshotResponse> kScreenshot{"screenshot",
+                                                                         CheckScreenshot};
+const Command<v1::ReloadRequest, v1::NavigateResponse> kReload{"reload"};
+const Command<v1::HistoryRequest, v1::NavigateResponse> kGoBack{"go_back"};
+const Command<v1::HistoryRequest, v1::NavigateResponse> kGoForward{"go_forward"};
+const Command<v1::GetTextRequest, v1::GetTextResponse> kGetText{"get_text"};
+const Command<v1::OpenTabRequest, v1::OpenTabResponse> kOpenTab{"open_tab"};
+const Command<v1::ListTabsRequest, v1::ListTabsResponse> kListTabs{"list_tabs"};
+const Command<v1::SwitchTabRequest, v1::SwitchTabResponse> kSwitchTab{
+    "switch_tab", RequireTab<v1::SwitchTabRequest>};
+const Command<v1::CloseTabRequest, v1::CloseTabResponse> kCloseTab{
+    "close_tab", RequireTab<v1::CloseTabRequest>};
+const Command<v1::ListFramesRequest, v1::ListFramesResponse> kListFrames{"list_frames"};
+const Command<v1::FindElementRequest, v1::FindElementResponse> kFindElement{
+    "find_element", RequireLocator<v1::FindElementRequest>};
+const Command<v1::FindElementsRequest, v1::FindElementsResponse> kFindElements{
+    "find_elements", RequireLocator<v1::FindElementsRequest>};
+const Command<v1::WaitForElementRequest, v1::WaitForElementResponse> kWaitForElement{
+    "wait_for_element", RequireLocator<v1::WaitForElementRequest>};
+const Command<v1::GetElementRequest, v1::GetElementResponse> kGetElement{
+    "get_element", RequireElement<v1::GetElementRequest>};
+const Command<v1::ClickRequest, v1::ElementActionResponse> kClick{"click",
+                                                                  RequireElement<v1::ClickRequest>};
+const Command<v1::TypeTextRequest, v1::ElementActionResponse> kTypeText{"type_text", CheckTypeText};
+const Command<v1::PressKeyRequest, v1::ElementActionResponse> kPressKey{"press_key", CheckPressKey};
+const Command<v1::ElementRequest, v1::ElementActionResponse> kFocus{
+    "focus", RequireElement<v1::ElementRequest>};
+const Command<v1::ElementRequest, v1::ElementActionResponse> kHover{
+    "hover", RequireElement<v1::ElementRequest>};
+const Command<v1::ElementRequest, v1::ElementActionResponse> kScrollIntoView{
+    "scroll_into_view", RequireElement<v1::ElementRequest>};
+const Command<v1::SelectOptionRequest, v1::SelectOptionResponse> kSelectOption{"select_option",
+                                                                              CheckSelectOption};
+const Command<v1::SetCheckedRequest, v1::ElementActionResponse> kSetChecked{
+    "set_checked", RequireElement<v1::SetCheckedRequest>};
+const Command<v1::UploadFileRequest, v1::ElementActionResponse> kUploadFile{"upload_file",
+                                                                           CheckUpload};
+const Command<v1::AddPreloadScriptRequest, v1::AddPreloadScriptResponse> kAddPreloadScript{
+    "add_preload_script", CheckPreload};
+const Command<v1::RemovePreloadScriptRequest, v1::RemovePreloadScriptResponse>
+    kRemovePreloadScript{"remove_preload_script", CheckRemovePreload};
+const Command<v1::GetCookiesRequest, v1::GetCookiesResponse> kGetCookies{"get_cookies"};
+const Command<v1::SetCookieRequest, v1::SetCookieResponse> kSetCookie{"set_cookie",
+                                                                      CheckSetCookie};
+const Command<v1::DeleteCookiesRequest, v1::DeleteCookiesResponse> kDeleteCookies{
+    "delete_cookies"};
+const Command<v1::GetStorageRequest, v1::GetStorageResponse> kGetStorage{"get_storage"};
+const Command<v1::SetStorageRequest, v1::SetStorageResponse> kSetStorage{"set_storage",
+                                                                         CheckSetStorage};
+const Command<v1::ClearStorageRequest, v1::ClearStorageResponse> kClearStorage{"clear_storage"};
+const Command<v1::SetBlockRulesRequest, v1::SetBlockRulesResponse> kSetBlockRules{
+    "set_block_rules"};
+const Command<v1::SetExtraHeadersRequest, v1::SetExtraHeadersResponse> kSetExtraHeaders{
+    "set_extra_headers"};
+const Command<v1::SetUserAgentRequest, v1::SetUserAgentResponse> kSetUserAgent{"set_user_agent"};
+const Command<v1::SetProxyRequest, v1::SetProxyResponse> kSetProxy{"set_proxy", CheckProxy};
+const Command<v1::WaitForNetworkIdleRequest, v1::WaitForNetworkIdleResponse> kWaitForNetworkIdle{
+    "wait_for_network_idle"};
+const Command<v1::SetViewportRequest, v1::SetViewportResponse> kSetViewport{"set_viewport",
+                                                                            CheckViewport};
+const Command<v1::SetDialogPolicyRequest, v1::SetDialogPolicyResponse> kSetDialogPolicy{
+    "set_dialog_policy"};
 
 }  // namespace foxpool::server

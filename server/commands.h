@@ -12,7 +12,9 @@
 #include "absl/time/time.h"
 #include "foxpool/v1/browser_pool.pb.h"
 #include "nlohmann/json.hpp"
+#include "google/protobuf/message.h"
 #include "pool/pool.h"
+#include "server/command_list.h"
 
 namespace foxpool::server {
 
@@ -38,33 +40,55 @@ class CommandObserver {
 struct ServiceOptions {
   // Timeout of a command whose request sets none.
   absl::Duration default_command_timeout = absl::Seconds(30);
-  // Largest Evaluate expression accepted.
+  // Largest Evaluate expression or preload script accepted.
   size_t max_script_bytes = 1 << 20;
+  // Largest total of the files of one UploadFile (base64 on the hub, so
+  // kept well below its frame limit).
+  size_t max_upload_bytes = 16 << 20;
   // Reported by Drain.
   absl::Duration drain_timeout = absl::Minutes(1);
   // Optional; must outlive the service.
   CommandObserver* command_observer = nullptr;
 };
 
-// One window command: how a request becomes the extension's method and
-// params, and how its JSON result becomes the response. Shared by the unary
-// RPCs and the Session stream, so both validate and answer alike.
+// One window command: the extension's method, and what it checks beyond
+// what every command gets. Shared by the unary RPCs and the Session stream,
+// so both validate and answer alike.
+//
+// Every command's request goes to the extension as its proto3 JSON (field
+// names as in the .proto, without lease_id, plus `timeout_ms`), and the
+// extension's result is read as the response's proto3 JSON.
 template <typename Request, typename Response>
 struct Command {
   const char* method;
-  // Validates the request (INVALID_ARGUMENT) and builds the params.
-  absl::StatusOr<nlohmann::json> (*params)(const Request&, const ServiceOptions&);
-  // The request's timeout, or the default.
-  absl::StatusOr<absl::Duration> (*timeout)(const Request&, const ServiceOptions&);
-  absl::Status (*fill)(const nlohmann::json& result, Response* response);
+  // Checks beyond CheckRequest's (INVALID_ARGUMENT); null when none.
+  absl::Status (*check)(const Request&, const ServiceOptions&) = nullptr;
+  // Adds to the params what JSON of the request does not say; may be null.
+  void (*extend)(const Request&, nlohmann::json& params) = nullptr;
 };
 
-extern const Command<v1::NavigateRequest, v1::NavigateResponse> kNavigate;
-extern const Command<v1::GetTitleRequest, v1::GetTitleResponse> kGetTitle;
-extern const Command<v1::GetUrlRequest, v1::GetUrlResponse> kGetUrl;
-extern const Command<v1::GetContentRequest, v1::GetContentResponse> kGetContent;
-extern const Command<v1::EvaluateRequest, v1::EvaluateResponse> kEvaluate;
-extern const Command<v1::ScreenshotRequest, v1::ScreenshotResponse> kScreenshot;
+#define FOXPOOL_DECLARE_COMMAND(Name, field, Request, Response) \
+  extern const Command<v1::Request, v1::Response> k##Name;
+FOXPOOL_COMMANDS(FOXPOOL_DECLARE_COMMAND)
+#undef FOXPOOL_DECLARE_COMMAND
+
+// What every command request gets checked for, by walking its fields:
+// Locators with a value, ElementTargets naming an element, URLs of an
+// allowed scheme, scripts and uploads within their limits, durations not
+// negative. INVALID_ARGUMENT naming the field.
+absl::Status CheckRequest(const google::protobuf::Message& request, const ServiceOptions& options);
+
+// The request's `timeout` field if it has one and it is set (it must be
+// positive), else the default.
+absl::StatusOr<absl::Duration> RequestTimeout(const google::protobuf::Message& request,
+                                              const ServiceOptions& options);
+
+// The request as the extension's params: its proto3 JSON without lease_id.
+nlohmann::json RequestParams(const google::protobuf::Message& request);
+
+// Reads the extension's result into `response` (its proto3 JSON; unknown
+// fields ignored). INTERNAL when it does not fit.
+absl::Status FillResponse(const nlohmann::json& result, google::protobuf::Message* response);
 
 // Runs `command` on the window of `request.lease_id()`, finishing by
 // `call_deadline` or the command's timeout, whichever is first. `done` is
@@ -90,12 +114,15 @@ void StartCommand(
     std::move(done)(absl::InvalidArgumentError("lease_id is empty"));
     return;
   }
-  absl::StatusOr<nlohmann::json> params = command.params(request, options);
-  absl::StatusOr<absl::Duration> timeout = command.timeout(request, options);
-  if (!params.ok() || !timeout.ok()) {
-    std::move(done)(!params.ok() ? params.status() : timeout.status());
+  absl::Status checked = CheckRequest(request, options);
+  if (checked.ok() && command.check != nullptr) checked = command.check(request, options);
+  absl::StatusOr<absl::Duration> timeout = RequestTimeout(request, options);
+  if (!checked.ok() || !timeout.ok()) {
+    std::move(done)(!checked.ok() ? checked : timeout.status());
     return;
   }
+  nlohmann::json params = RequestParams(request);
+  if (command.extend != nullptr) command.extend(request, params);
   absl::StatusOr<pool::LeaseUse> use = pool.Use(pool::LeaseId(request.lease_id()));
   if (!use.ok()) {
     std::move(done)(use.status());
@@ -105,11 +132,10 @@ void StartCommand(
   absl::Time deadline = std::min(call_deadline, started + *timeout);
   // The extension bounds its own wait a little earlier, so that a slow page
   // comes back as the extension's precise error rather than a bare timeout.
-  (*params)["timeout_ms"] =
-      std::max<int64_t>(1, absl::ToInt64Milliseconds(deadline - started) - 50);
+  params["timeout_ms"] = std::max<int64_t>(1, absl::ToInt64Milliseconds(deadline - started) - 50);
   pool::Window& window = use->window();
-  window.Call(command.method, params->dump(), deadline,
-              [&pool, fill = command.fill, use = *std::move(use),
+  window.Call(command.method, params.dump(), deadline,
+              [&pool, use = *std::move(use),
                done = std::move(done)](absl::StatusOr<std::string> result) mutable {
                 if (result.status().code() == absl::StatusCode::kDeadlineExceeded) {
                   // A slow page, or a hung window: a health probe tells which.
@@ -125,7 +151,7 @@ void StartCommand(
                   return;
                 }
                 Response response;
-                absl::Status filled = fill(json, &response);
+                absl::Status filled = FillResponse(json, &response);
                 if (filled.ok()) {
                   std::move(done)(std::move(response));
                 } else {

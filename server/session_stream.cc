@@ -147,39 +147,14 @@ void SessionStream::HandleCommand(const v1::SessionCommand& command) {
                  });
   };
   switch (command.command_case()) {
-    case v1::SessionCommand::kNavigate:
-      run(
-          kNavigate, command.navigate(),
-          +[](v1::SessionResult* r, v1::NavigateResponse&& v) { *r->mutable_navigate() = v; });
-      break;
-    case v1::SessionCommand::kGetTitle:
-      run(
-          kGetTitle, command.get_title(),
-          +[](v1::SessionResult* r, v1::GetTitleResponse&& v) { *r->mutable_get_title() = v; });
-      break;
-    case v1::SessionCommand::kGetUrl:
-      run(
-          kGetUrl, command.get_url(),
-          +[](v1::SessionResult* r, v1::GetUrlResponse&& v) { *r->mutable_get_url() = v; });
-      break;
-    case v1::SessionCommand::kGetContent:
-      run(
-          kGetContent, command.get_content(),
-          +[](v1::SessionResult* r, v1::GetContentResponse&& v) {
-            *r->mutable_get_content() = std::move(v);
-          });
-      break;
-    case v1::SessionCommand::kEvaluate:
-      run(
-          kEvaluate, command.evaluate(),
-          +[](v1::SessionResult* r, v1::EvaluateResponse&& v) { *r->mutable_evaluate() = v; });
-      break;
-    case v1::SessionCommand::kScreenshot:
-      run(
-          kScreenshot, command.screenshot(), +[](v1::SessionResult* r, v1::ScreenshotResponse&& v) {
-            *r->mutable_screenshot() = std::move(v);
-          });
-      break;
+#define FOXPOOL_SESSION_CASE(Name, field, Request, Response)                      \
+  case v1::SessionCommand::k##Name:                                                 \
+    run(k##Name, command.field(), +[](v1::SessionResult* r, v1::Response&& value) { \
+      *r->mutable_##field() = std::move(value);                                     \
+    });                                                                             \
+    break;
+    FOXPOOL_COMMANDS(FOXPOOL_SESSION_CASE)
+#undef FOXPOOL_SESSION_CASE
     default: {
       v1::SessionResponse out;
       out.mutable_result()->set_id(id);
