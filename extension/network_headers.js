@@ -1,7 +1,7 @@
-// set_extra_headers and set_user_agent: one blocking
-// webRequest.onBeforeSendHeaders listener adds or replaces headers in the
-// page requests, and a registered content script makes navigator.userAgent
-// agree with the User-Agent header.
+// set_extra_headers and set_user_agent: headers added to or replaced in the
+// page requests (through network_request_headers.js), and a registered
+// content script that makes navigator.userAgent agree with the User-Agent
+// header.
 //
 // Firefox limits: the content script reaches documents (every frame,
 // about:blank ones included), not workers, so navigator.userAgent inside a
@@ -9,16 +9,14 @@
 // service worker have no tab, so they keep Firefox's headers.
 import { invalidArgument } from "./errors.js";
 import { onReset } from "./lease_state.js";
-import { isPageRequest } from "./network_scope.js";
+import { setHeaderSource } from "./network_request_headers.js";
 
 // RFC 7230 token: the characters a header name may have.
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // A field value may not break the header block.
 const BAD_VALUE = /[\r\n\0]/;
 
-let extraHeaders = new Map();  // lower-case name → {name, value}
-let userAgent = "";
-let userAgentScript = null;    // The registered content script, if any.
+let userAgentScript = null; // The registered content script, if any.
 
 function checkHeader(name, value) {
   if (!TOKEN.test(name)) throw invalidArgument(`header name ${JSON.stringify(name)} is not a token (RFC 7230)`);
@@ -31,10 +29,10 @@ function checkHeader(name, value) {
 export function parseHeaders(params) {
   const headers = params?.headers ?? {};
   if (typeof headers !== "object" || Array.isArray(headers)) throw invalidArgument("headers must be a map");
-  const out = new Map();
+  const out = [];
   for (const [name, value] of Object.entries(headers)) {
     checkHeader(name, value);
-    out.set(name.toLowerCase(), { name, value });
+    out.push({ name, value });
   }
   return out;
 }
@@ -47,30 +45,9 @@ export function parseUserAgent(params) {
   return value;
 }
 
-function rewriteHeaders(details) {
-  if (!isPageRequest(details)) return {};
-  const overrides = new Map(extraHeaders);
-  if (userAgent) overrides.set("user-agent", { name: "User-Agent", value: userAgent });
-  const kept = details.requestHeaders.filter((h) => !overrides.has(h.name.toLowerCase()));
-  return { requestHeaders: [...kept, ...overrides.values()] };
-}
-
-function updateListener() {
-  const wanted = extraHeaders.size > 0 || userAgent !== "";
-  const listening = browser.webRequest.onBeforeSendHeaders.hasListener(rewriteHeaders);
-  if (wanted && !listening) {
-    browser.webRequest.onBeforeSendHeaders.addListener(rewriteHeaders, { urls: ["<all_urls>"] }, [
-      "blocking",
-      "requestHeaders",
-    ]);
-  } else if (!wanted && listening) {
-    browser.webRequest.onBeforeSendHeaders.removeListener(rewriteHeaders);
-  }
-}
-
+// Replaces the extra headers ([{name, value}]; empty: none).
 export function applyHeaders(headers) {
-  extraHeaders = headers;
-  updateListener();
+  setHeaderSource("extra headers", headers.length > 0 ? () => headers : null);
 }
 
 // The content script's source. It runs in the extension's sandbox at
@@ -91,8 +68,8 @@ function navigatorScript(value) {
 async function replaceUserAgent(value) {
   const previous = userAgentScript;
   userAgentScript = null;
-  userAgent = value;
-  updateListener();
+  const header = [{ name: "User-Agent", value }];
+  setHeaderSource("user agent", value ? () => header : null);
   if (previous) await previous.unregister();
   if (value) {
     userAgentScript = await browser.contentScripts.register({
@@ -115,5 +92,5 @@ export function applyUserAgent(value) {
   return change;
 }
 
-onReset("network extra headers", () => applyHeaders(new Map()));
+onReset("network extra headers", () => applyHeaders([]));
 onReset("network user agent", () => applyUserAgent(""));

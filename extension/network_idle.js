@@ -69,7 +69,11 @@ export function waitForIdle(tabId, idleMs, timeoutMs) {
     const deadline = setTimeout(() => {
       finish();
       const urls = [...(inFlight.get(tabId)?.values() ?? [])];
-      const still = urls.length > 0 ? `${urls.length} request(s) still in flight, e.g. ${urls[0]}` : "requests kept starting";
+      const quiet = Math.round(performance.now() - (lastChange.get(tabId) ?? begin));
+      const still =
+        urls.length > 0
+          ? `${urls.length} request(s) still in flight, e.g. ${urls[0]}`
+          : `no request in flight, but the last one ended only ${quiet} ms before`;
       reject(deadlineExceeded(`tab ${tabId} was not network-idle for ${idleMs} ms within ${timeoutMs} ms: ${still}`));
     }, timeoutMs);
     waiters.add(waiter);

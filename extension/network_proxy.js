@@ -1,15 +1,20 @@
 // set_proxy: a proxy.onRequest listener sends the page requests through the
 // lease's proxy (the extension's own and the hub's go direct, and so do
-// the bypass hosts); a webRequest.onAuthRequired listener answers the
-// proxy's 407 with the lease's credentials, once per request, so wrong
-// credentials fail the request instead of looping.
+// the bypass hosts).
 //
-// Firefox limits: an HTTP/HTTPS proxy's credentials can only be given when
-// it asks (Basic or Digest challenge), and an unanswered challenge would
-// open a login prompt nobody can see, so a second challenge cancels the
-// request (the page sees a network error, not the 407).
+// Credentials: SOCKS5 ones go in the handshake; HTTP/HTTPS ones are sent
+// with every request as a Basic Proxy-Authorization header (Firefox puts
+// the proxy info's header on CONNECT requests only, so http: requests get
+// it through network_request_headers.js), not answered to a 407 through
+// webRequest.onAuthRequired. Firefox keeps credentials
+// answered to a challenge in its HTTP auth cache, which no extension API
+// can clear, so the next lease would go on authenticating with them. A
+// proxy that still answers 407 (wrong credentials, or it wants Digest or
+// NTLM) fails the request at once: its challenge is cancelled, which also
+// keeps Firefox from opening a login prompt nobody would answer.
 import { invalidArgument } from "./errors.js";
 import { onReset } from "./lease_state.js";
+import { setHeaderSource } from "./network_request_headers.js";
 import { hostOf, isPageRequest } from "./network_scope.js";
 
 const PROXY_TYPES = new Map([
@@ -21,8 +26,7 @@ const PROXY_TYPES = new Map([
 const DIRECT = "PROXY_TYPE_DIRECT_UNSPECIFIED";
 const ALL = { urls: ["<all_urls>"] };
 
-let proxy = null;         // {info, bypass: [host | {suffix}], credentials}; null: direct.
-const answered = new Set();  // Request ids whose 407 got the credentials.
+let proxy = null; // {info, bypass: [host | {suffix}]}; null: direct.
 
 function parseBypass(entry) {
   if (typeof entry !== "string" || entry === "" || /[\s/]/.test(entry)) {
@@ -57,10 +61,16 @@ export function parseProxy(params) {
     // not leave from this machine.
     info.proxyDNS = true;
     if (username) Object.assign(info, { username, password });
+  } else if (username) {
+    info.proxyAuthorizationHeader = basicAuthorization(username, password);
   }
   const bypass = (params.bypass ?? []).map(parseBypass);
-  const httpCredentials = (type === "http" || type === "https") && username ? { username, password } : null;
-  return { info, bypass, httpCredentials };
+  return { info, bypass };
+}
+
+function basicAuthorization(username, password) {
+  const bytes = new TextEncoder().encode(`${username}:${password}`);
+  return `Basic ${btoa(String.fromCharCode(...bytes))}`;
 }
 
 function bypassed(url) {
@@ -73,15 +83,20 @@ function route(details) {
   return proxy.info;
 }
 
-function answerProxyAuth(details) {
-  if (!proxy?.httpCredentials || !details.isProxy || !isPageRequest(details)) return {};
-  if (answered.has(details.requestId)) return { cancel: true };
-  answered.add(details.requestId);
-  return { authCredentials: proxy.httpCredentials };
+// The proxy's credentials for a request sent to it in the clear (http:,
+// ws:); an https: one carries them on its CONNECT, never inside the tunnel
+// where the site would read them.
+function proxyAuthorization(details) {
+  const via = details.proxyInfo;
+  const header = proxy?.info.proxyAuthorizationHeader;
+  if (!header || !via || via.host !== proxy.info.host || via.port !== proxy.info.port) return [];
+  if (!/^(http|ws):/.test(details.url)) return [];
+  return [{ name: "Proxy-Authorization", value: header }];
 }
 
-function forget(details) {
-  answered.delete(details.requestId);
+// A page request the proxy challenged: refused (see the top of the file).
+function refuseProxyChallenge(details) {
+  return details.isProxy && isPageRequest(details) ? { cancel: true } : {};
 }
 
 function listen(event, listener, ...extra) {
@@ -95,21 +110,14 @@ function unlisten(event, listener) {
 // Replaces the proxy (null: direct, and no listener at all).
 export function applyProxy(next) {
   proxy = next;
-  answered.clear();
   if (next) {
     listen(browser.proxy.onRequest, route, ALL);
+    listen(browser.webRequest.onAuthRequired, refuseProxyChallenge, ALL, ["blocking"]);
   } else {
     unlisten(browser.proxy.onRequest, route);
+    unlisten(browser.webRequest.onAuthRequired, refuseProxyChallenge);
   }
-  if (next?.httpCredentials) {
-    listen(browser.webRequest.onAuthRequired, answerProxyAuth, ALL, ["blocking"]);
-    listen(browser.webRequest.onCompleted, forget, ALL);
-    listen(browser.webRequest.onErrorOccurred, forget, ALL);
-  } else {
-    unlisten(browser.webRequest.onAuthRequired, answerProxyAuth);
-    unlisten(browser.webRequest.onCompleted, forget);
-    unlisten(browser.webRequest.onErrorOccurred, forget);
-  }
+  setHeaderSource("proxy authorization", next?.info.proxyAuthorizationHeader ? proxyAuthorization : null);
 }
 
 onReset("network proxy", () => applyProxy(null));

@@ -24,6 +24,11 @@ void Channel::SetListener(Listener listener) {
   listener_ = std::move(listener);
 }
 
+void Channel::SetEventSink(EventSink sink) {
+  absl::MutexLock lock(&mu_);
+  event_sink_ = std::move(sink);
+}
+
 bool Channel::VerifySecret(std::string_view secret) const {
   // Compare every byte whatever the first difference, so timing reveals
   // nothing of the secret.
@@ -140,7 +145,20 @@ void Channel::FailAll(const absl::Status& why) {
 
 void Channel::OnFrame(const nlohmann::json& frame) {
   auto id_it = frame.find("id");
-  if (id_it == frame.end() || !id_it->is_number_unsigned()) return;  // Event.
+  if (id_it == frame.end() || !id_it->is_number_unsigned()) {
+    auto type = frame.find("type");
+    auto event = frame.find("event");
+    if (type == frame.end() || *type != "event" || event == frame.end() || !event->is_object()) {
+      return;
+    }
+    EventSink sink;
+    {
+      absl::MutexLock lock(&mu_);
+      sink = event_sink_;
+    }
+    if (sink) sink(*event);
+    return;
+  }
   uint64_t id = id_it->get<uint64_t>();
   Done done;
   {

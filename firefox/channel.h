@@ -64,6 +64,12 @@ class Channel : public std::enable_shared_from_this<Channel> {
   // Called with true when the extension connects, false when it goes.
   void SetListener(Listener listener);
 
+  // Called with the `event` object of every event frame
+  // ({"type": "event", "event": {...}}), on the hub's thread; null drops
+  // them.
+  using EventSink = std::function<void(const nlohmann::json& event)>;
+  void SetEventSink(EventSink sink);
+
   // Sends a command; `done` is called exactly once: with the result, the
   // extension's error, DEADLINE_EXCEEDED, or ABORTED when not connected or
   // the connection closes first.
@@ -98,6 +104,7 @@ class Channel : public std::enable_shared_from_this<Channel> {
 
   absl::Mutex mu_;
   Listener listener_ ABSL_GUARDED_BY(mu_);
+  EventSink event_sink_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<Connection> connection_ ABSL_GUARDED_BY(mu_);
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;

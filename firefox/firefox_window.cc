@@ -73,6 +73,15 @@ void FirefoxWindow::Launch(pool::WindowFactory::StartDone ready,
   });
 }
 
+void FirefoxWindow::SetEventSink(EventSink sink) {
+  if (!sink) {
+    channel_->SetEventSink(nullptr);
+    return;
+  }
+  channel_->SetEventSink(
+      [sink = std::move(sink)](const nlohmann::json& event) { sink(event.dump()); });
+}
+
 void FirefoxWindow::DoLaunch() {
   state_ = State::kStarting;
   launched_at_ = absl::Now();
@@ -280,6 +289,8 @@ void FirefoxWindow::Call(std::string method, std::string params_json, absl::Time
 }
 
 void FirefoxWindow::Reset(absl::Time deadline, ResetDone done) {
+  // The lease is over, however it ended: its holder hears nothing more.
+  channel_->SetEventSink(nullptr);
   channel_->Call("reset", nlohmann::json::object(), deadline,
                  [done = std::move(done)](absl::StatusOr<nlohmann::json> result) mutable {
                    std::move(done)(result.status());

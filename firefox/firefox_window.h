@@ -62,6 +62,7 @@ class FirefoxWindow : public pool::Window, public std::enable_shared_from_this<F
   void Call(std::string method, std::string params_json, absl::Time deadline,
             CallDone done) override;
   void Reset(absl::Time deadline, ResetDone done) override;
+  void SetEventSink(EventSink sink) override;
   void Close() override;
 
   pool::WindowId id() const { return id_; }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -32,6 +33,12 @@ class Window {
   // cookies or site data) and verifies it. `done` is called exactly once, by
   // `deadline` at the latest (the pool sets no timer of its own for it).
   virtual void Reset(absl::Time deadline, ResetDone done) = 0;
+
+  // Receives what happens in the window unasked (page console, dialogs,
+  // navigations), each as a JSON object, from now until replaced; null
+  // stops it. Windows that report nothing may ignore it.
+  using EventSink = std::function<void(std::string event_json)>;
+  virtual void SetEventSink(EventSink sink) {}
 
   // Stops the browser and releases everything it holds (processes, profile).
   // Idempotent; never blocks. Pending calls fail at once.

@@ -90,6 +90,40 @@ void FillAcquireResponse(const pool::Grant& grant, v1::AcquireResponse* response
   ToProto(grant.idle_timeout, response->mutable_idle_timeout());
 }
 
+pool::Pool::AcquireDone ConfigureOnGrant(pool::Pool& pool, const v1::AcquireRequest& request,
+                                         pool::Pool::AcquireDone deliver) {
+  if (!request.has_dialogs()) return deliver;
+  constexpr absl::Duration kTimeout = absl::Seconds(5);
+  nlohmann::json params = {{"policy", RequestParams(request.dialogs())},
+                           {"timeout_ms", absl::ToInt64Milliseconds(kTimeout)}};
+  return [&pool, params = std::move(params),
+          deliver = std::move(deliver)](absl::StatusOr<pool::Grant> grant) mutable {
+    if (!grant.ok()) {
+      std::move(deliver)(std::move(grant));
+      return;
+    }
+    absl::StatusOr<pool::LeaseUse> use = pool.Use(grant->lease);
+    if (!use.ok()) {
+      std::move(deliver)(use.status());
+      return;
+    }
+    pool::Window& window = use->window();
+    window.Call(
+        kSetDialogPolicy.method, params.dump(), absl::Now() + kTimeout,
+        [&pool, use = *std::move(use), grant = *std::move(grant),
+         deliver = std::move(deliver)](absl::StatusOr<std::string> result) mutable {
+          if (result.ok()) {
+            std::move(deliver)(std::move(grant));
+            return;
+          }
+          (void)pool.Release(grant.lease, pool::ReleaseMode::kReset);
+          std::move(deliver)(absl::Status(result.status().code(),
+                                          absl::StrCat("could not set the lease's dialog policy: ",
+                                                       result.status().message())));
+        });
+  };
+}
+
 grpc::ServerUnaryReactor* BrowserPoolService::Acquire(grpc::CallbackServerContext* context,
                                                       const v1::AcquireRequest* request,
                                                       v1::AcquireResponse* response) {
@@ -98,38 +132,40 @@ grpc::ServerUnaryReactor* BrowserPoolService::Acquire(grpc::CallbackServerContex
   if (!options.ok()) return FinishNow(options.status());
   auto call = UnaryCall::Create(context);
   pool::Pool::WaitTicket ticket = pool_.Acquire(
-      *std::move(options), [this, call, context, response](absl::StatusOr<pool::Grant> grant) {
-        bool too_late = false;
-        bool finished = call->TryFinish([&]() -> grpc::Status {
-          if (!grant.ok()) {
-            AddRetryHint(grant.status(), *context);
-            return ToGrpcStatus(grant.status());
-          }
-          // A grant sent moments before the caller's deadline may arrive
-          // after the caller gave up: keep the window instead.
-          if (CallDeadline(*context) - absl::Now() < kGrantMargin) {
-            too_late = true;
-            return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
-                                "a window came free as the deadline passed");
-          }
-          FillAcquireResponse(*grant, response);
-          // If the answer still did not reach the caller (cancelled, reset
-          // connection, deadline), nobody holds the lease: take it back.
-          call->OnFinished([this, lease = grant->lease](bool cancelled) {
-            if (!cancelled) return;
-            spdlog::info("lease {} was never delivered: returning its window",
-                         lease.value().substr(0, 8));
-            (void)pool_.Release(lease, pool::ReleaseMode::kKeep);
-          });
-          return grpc::Status::OK;
-        });
-        // Whenever the caller did not get the grant, the window goes
-        // straight back (untouched, so without a reset), never into a lease
-        // nobody holds.
-        if ((!finished || too_late) && grant.ok()) {
-          (void)pool_.Release(grant->lease, pool::ReleaseMode::kKeep);
-        }
-      });
+      *std::move(options),
+      ConfigureOnGrant(pool_, *request,
+                       [this, call, context, response](absl::StatusOr<pool::Grant> grant) {
+                         bool too_late = false;
+                         bool finished = call->TryFinish([&]() -> grpc::Status {
+                           if (!grant.ok()) {
+                             AddRetryHint(grant.status(), *context);
+                             return ToGrpcStatus(grant.status());
+                           }
+                           // A grant sent moments before the caller's deadline may arrive
+                           // after the caller gave up: keep the window instead.
+                           if (CallDeadline(*context) - absl::Now() < kGrantMargin) {
+                             too_late = true;
+                             return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                                                 "a window came free as the deadline passed");
+                           }
+                           FillAcquireResponse(*grant, response);
+                           // If the answer still did not reach the caller (cancelled, reset
+                           // connection, deadline), nobody holds the lease: take it back.
+                           call->OnFinished([this, lease = grant->lease](bool cancelled) {
+                             if (!cancelled) return;
+                             spdlog::info("lease {} was never delivered: returning its window",
+                                          lease.value().substr(0, 8));
+                             (void)pool_.Release(lease, pool::ReleaseMode::kKeep);
+                           });
+                           return grpc::Status::OK;
+                         });
+                         // Whenever the caller did not get the grant, the window goes
+                         // straight back (untouched, so without a reset), never into a lease
+                         // nobody holds.
+                         if ((!finished || too_late) && grant.ok()) {
+                           (void)pool_.Release(grant->lease, pool::ReleaseMode::kKeep);
+                         }
+                       }));
   call->OnCancelled([this, ticket] { pool_.CancelWait(ticket); });
   return call.get();
 }
@@ -186,11 +222,10 @@ grpc::ServerUnaryReactor* BrowserPoolService::Unary(grpc::CallbackServerContext*
   return call.get();
 }
 
-#define FOXPOOL_DEFINE_RPC(Name, field, Request, Response)                             \
-  grpc::ServerUnaryReactor* BrowserPoolService::Name(grpc::CallbackServerContext* context, \
-                                                     const v1::Request* request,           \
-                                                     v1::Response* response) {             \
-    return Unary(context, k##Name, *request, response);                                   \
+#define FOXPOOL_DEFINE_RPC(Name, field, Request, Response)                                        \
+  grpc::ServerUnaryReactor* BrowserPoolService::Name(                                             \
+      grpc::CallbackServerContext* context, const v1::Request* request, v1::Response* response) { \
+    return Unary(context, k##Name, *request, response);                                           \
   }
 FOXPOOL_COMMANDS(FOXPOOL_DEFINE_RPC)
 #undef FOXPOOL_DEFINE_RPC

@@ -23,6 +23,13 @@ absl::StatusOr<pool::AcquireOptions> AcquireOptionsFrom(const v1::AcquireRequest
                                                         std::string holder);
 void FillAcquireResponse(const pool::Grant& grant, v1::AcquireResponse* response);
 
+// Wraps `deliver` so that, once a lease is granted, what `request` asks of
+// the window itself (its dialog policy) is applied before the grant is
+// delivered. If that fails, the lease ends (the window is reset) and
+// `deliver` gets the error instead.
+pool::Pool::AcquireDone ConfigureOnGrant(pool::Pool& pool, const v1::AcquireRequest& request,
+                                         pool::Pool::AcquireDone deliver);
+
 // foxpool.v1.BrowserPool on gRPC's callback API: adapts requests to the pool
 // and the leased window's commands. No handler blocks: each starts its work
 // and finishes from the first completion (see UnaryCall). Thread-safe.
@@ -46,9 +53,9 @@ class BrowserPoolService final : public foxpool::v1::BrowserPool::CallbackServic
                                     const v1::ReleaseRequest* request,
                                     v1::ReleaseResponse* response) override;
   // The window commands, one unary RPC each (see command_list.h).
-#define FOXPOOL_DECLARE_RPC(Name, field, Request, Response)                               \
-  grpc::ServerUnaryReactor* Name(grpc::CallbackServerContext* context,                    \
-                                 const v1::Request* request, v1::Response* response) override;
+#define FOXPOOL_DECLARE_RPC(Name, field, Request, Response)                                        \
+  grpc::ServerUnaryReactor* Name(grpc::CallbackServerContext* context, const v1::Request* request, \
+                                 v1::Response* response) override;
   FOXPOOL_COMMANDS(FOXPOOL_DECLARE_RPC)
 #undef FOXPOOL_DECLARE_RPC
 

@@ -63,8 +63,8 @@ absl::Status CheckMessage(const Message& message, const std::string& path,
   } else if (type->full_name() == "foxpool.v1.FileData") {
     upload_bytes += static_cast<const v1::FileData&>(message).content().size();
     if (upload_bytes > options.max_upload_bytes) {
-      return Invalid(path, absl::StrCat("makes the upload larger than ", options.max_upload_bytes,
-                                        " bytes"));
+      return Invalid(
+          path, absl::StrCat("makes the upload larger than ", options.max_upload_bytes, " bytes"));
     }
   }
   std::vector<const FieldDescriptor*> fields;
@@ -276,8 +276,8 @@ const Command<v1::OpenTabRequest, v1::OpenTabResponse> kOpenTab{"open_tab"};
 const Command<v1::ListTabsRequest, v1::ListTabsResponse> kListTabs{"list_tabs"};
 const Command<v1::SwitchTabRequest, v1::SwitchTabResponse> kSwitchTab{
     "switch_tab", RequireTab<v1::SwitchTabRequest>};
-const Command<v1::CloseTabRequest, v1::CloseTabResponse> kCloseTab{
-    "close_tab", RequireTab<v1::CloseTabRequest>};
+const Command<v1::CloseTabRequest, v1::CloseTabResponse> kCloseTab{"close_tab",
+                                                                   RequireTab<v1::CloseTabRequest>};
 const Command<v1::ListFramesRequest, v1::ListFramesResponse> kListFrames{"list_frames"};
 const Command<v1::FindElementRequest, v1::FindElementResponse> kFindElement{
     "find_element", RequireLocator<v1::FindElementRequest>};
@@ -298,20 +298,18 @@ const Command<v1::ElementRequest, v1::ElementActionResponse> kHover{
 const Command<v1::ElementRequest, v1::ElementActionResponse> kScrollIntoView{
     "scroll_into_view", RequireElement<v1::ElementRequest>};
 const Command<v1::SelectOptionRequest, v1::SelectOptionResponse> kSelectOption{"select_option",
-                                                                              CheckSelectOption};
+                                                                               CheckSelectOption};
 const Command<v1::SetCheckedRequest, v1::ElementActionResponse> kSetChecked{
     "set_checked", RequireElement<v1::SetCheckedRequest>};
 const Command<v1::UploadFileRequest, v1::ElementActionResponse> kUploadFile{"upload_file",
-                                                                           CheckUpload};
+                                                                            CheckUpload};
 const Command<v1::AddPreloadScriptRequest, v1::AddPreloadScriptResponse> kAddPreloadScript{
     "add_preload_script", CheckPreload};
-const Command<v1::RemovePreloadScriptRequest, v1::RemovePreloadScriptResponse>
-    kRemovePreloadScript{"remove_preload_script", CheckRemovePreload};
+const Command<v1::RemovePreloadScriptRequest, v1::RemovePreloadScriptResponse> kRemovePreloadScript{
+    "remove_preload_script", CheckRemovePreload};
 const Command<v1::GetCookiesRequest, v1::GetCookiesResponse> kGetCookies{"get_cookies"};
-const Command<v1::SetCookieRequest, v1::SetCookieResponse> kSetCookie{"set_cookie",
-                                                                      CheckSetCookie};
-const Command<v1::DeleteCookiesRequest, v1::DeleteCookiesResponse> kDeleteCookies{
-    "delete_cookies"};
+const Command<v1::SetCookieRequest, v1::SetCookieResponse> kSetCookie{"set_cookie", CheckSetCookie};
+const Command<v1::DeleteCookiesRequest, v1::DeleteCookiesResponse> kDeleteCookies{"delete_cookies"};
 const Command<v1::GetStorageRequest, v1::GetStorageResponse> kGetStorage{"get_storage"};
 const Command<v1::SetStorageRequest, v1::SetStorageResponse> kSetStorage{"set_storage",
                                                                          CheckSetStorage};

@@ -11,8 +11,8 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "foxpool/v1/browser_pool.pb.h"
-#include "nlohmann/json.hpp"
 #include "google/protobuf/message.h"
+#include "nlohmann/json.hpp"
 #include "pool/pool.h"
 #include "server/command_list.h"
 

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/util/json_util.h"
 #include "server/browser_pool_service.h"
 #include "server/grpc_status.h"
 
@@ -84,9 +85,11 @@ void SessionStream::HandleAcquire(const v1::AcquireRequest& request) {
     state_ = State::kWaiting;
   }
   pool::Pool::WaitTicket ticket = pool_.Acquire(
-      *std::move(options), [self = shared_from_this()](absl::StatusOr<pool::Grant> grant) {
-        self->OnGranted(std::move(grant));
-      });
+      *std::move(options),
+      ConfigureOnGrant(pool_, request,
+                       [self = shared_from_this()](absl::StatusOr<pool::Grant> grant) {
+                         self->OnGranted(std::move(grant));
+                       }));
   bool ended_while_waiting;
   {
     absl::MutexLock lock(&mu_);
@@ -122,9 +125,32 @@ void SessionStream::OnGranted(absl::StatusOr<pool::Grant> grant) {
     End(ToGrpcStatus(grant.status()));
     return;
   }
+  // What happens in the window reaches the holder while the stream lasts.
+  if (absl::StatusOr<pool::LeaseUse> use = pool_.Use(grant->lease); use.ok()) {
+    std::weak_ptr<SessionStream> weak = weak_from_this();
+    use->window().SetEventSink([weak](std::string json) {
+      if (auto self = weak.lock()) self->OnWindowEvent(json);
+    });
+  }
   v1::SessionResponse response;
   FillAcquireResponse(*grant, response.mutable_acquired());
   Send(std::move(response), /*then_read=*/true);
+}
+
+void SessionStream::OnWindowEvent(const std::string& json) {
+  v1::SessionResponse response;
+  google::protobuf::util::JsonParseOptions parse;
+  parse.ignore_unknown_fields = true;
+  if (!google::protobuf::util::JsonStringToMessage(json, response.mutable_event(), parse).ok()) {
+    return;  // Not an event this server knows how to read.
+  }
+  {
+    // A client that does not read its stream must not make the server
+    // hoard its window's console output: beyond this, events are dropped.
+    absl::MutexLock lock(&mu_);
+    if (queue_.size() >= kMaxQueuedEvents) return;
+  }
+  Send(std::move(response), /*then_read=*/false);
 }
 
 void SessionStream::HandleCommand(const v1::SessionCommand& command) {
@@ -147,11 +173,12 @@ void SessionStream::HandleCommand(const v1::SessionCommand& command) {
                  });
   };
   switch (command.command_case()) {
-#define FOXPOOL_SESSION_CASE(Name, field, Request, Response)                      \
+#define FOXPOOL_SESSION_CASE(Name, field, Request, Response)                        \
   case v1::SessionCommand::k##Name:                                                 \
-    run(k##Name, command.field(), +[](v1::SessionResult* r, v1::Response&& value) { \
-      *r->mutable_##field() = std::move(value);                                     \
-    });                                                                             \
+    run(                                                                            \
+        k##Name, command.field(), +[](v1::SessionResult* r, v1::Response&& value) { \
+          *r->mutable_##field() = std::move(value);                                 \
+        });                                                                         \
     break;
     FOXPOOL_COMMANDS(FOXPOOL_SESSION_CASE)
 #undef FOXPOOL_SESSION_CASE
@@ -226,7 +253,12 @@ void SessionStream::End(grpc::Status status) {
     ticket = ticket_;
   }
   if (was == State::kWaiting && ticket != 0) pool_.CancelWait(ticket);
-  if (was == State::kLeased) (void)pool_.Release(lease, pool::ReleaseMode::kReset);
+  if (was == State::kLeased) {
+    if (absl::StatusOr<pool::LeaseUse> use = pool_.Use(lease); use.ok()) {
+      use->window().SetEventSink(nullptr);
+    }
+    (void)pool_.Release(lease, pool::ReleaseMode::kReset);
+  }
   absl::MutexLock lock(&mu_);
   if (!writing_ && !finished_) {
     finished_ = true;

@@ -49,6 +49,9 @@ class SessionStream : public grpc::ServerBidiReactor<v1::SessionRequest, v1::Ses
   void HandleAcquire(const v1::AcquireRequest& request);
   void OnGranted(absl::StatusOr<pool::Grant> grant);
   void HandleCommand(const v1::SessionCommand& command);
+  // An event from the leased window (SessionEvent as JSON).
+  void OnWindowEvent(const std::string& json);
+  static constexpr size_t kMaxQueuedEvents = 1000;
   // Queues a response and, optionally, reads the next message after it.
   void Send(v1::SessionResponse response, bool then_read);
   // Ends the lease (or the wait) and finishes once queued writes are out.

@@ -217,7 +217,7 @@ async function waitForElement(params) {
   const state = enumValue(STATES, params.state, "ELEMENT_STATE_ATTACHED_UNSPECIFIED", "state");
   const requested = parseDuration(params.timeout, DEFAULT_WAIT_MS, "timeout");
   const left = timeoutMs(params, requested + 1000);
-  const margin = Math.min(500, left / 10);
+  const margin = Math.min(300, left / 10);
   const waitMs = Math.max(0, Math.min(requested, left - margin));
   const result = await callPage({ ...where, spec: null }, "wait", { locator, state, ms: Math.floor(waitMs) }, left);
   if (state === "attached" || state === "visible") {

@@ -1,11 +1,24 @@
-// navigate, title, url, content.
-import { invalidArgument } from "../errors.js";
+// navigate, reload, go_back, go_forward; title, url, content.
+import { CommandError, failedPrecondition, invalidArgument, withTimeout } from "../errors.js";
 import { requireString, timeoutMs } from "../params.js";
-import { activeTab, loadTab } from "../tabs.js";
+import { resolveTab, resolveTarget, runInFrame } from "../target.js";
+import { WAIT_DOM_CONTENT_LOADED, WAIT_LOAD, WAIT_NONE, followNavigation } from "../tabs.js";
 
 const ALLOWED_SCHEMES = new Set(["http:", "https:"]);
 
-function checkUrl(raw) {
+const WAIT_UNTIL = new Map([
+  ["WAIT_UNTIL_LOAD_UNSPECIFIED", WAIT_LOAD],
+  ["WAIT_UNTIL_DOM_CONTENT_LOADED", WAIT_DOM_CONTENT_LOADED],
+  ["WAIT_UNTIL_NONE", WAIT_NONE],
+]);
+
+// A history step that the page cannot vouch for (its entries are not all
+// of its origin) counts as going nowhere when nothing starts this soon.
+const HISTORY_START_GRACE_MS = 2000;
+
+// An absolute http(s) URL or about:blank, normalised as Firefox will
+// report it.
+export function checkUrl(raw) {
   if (raw === "about:blank") return raw;
   let url;
   try {
@@ -19,35 +32,172 @@ function checkUrl(raw) {
   return url.href;
 }
 
+export function waitUntil(params) {
+  const value = params.wait_until ?? "WAIT_UNTIL_LOAD_UNSPECIFIED";
+  const mode = WAIT_UNTIL.get(value);
+  if (!mode) throw invalidArgument(`unknown wait_until ${value}`);
+  return mode;
+}
+
+// A proto Duration as JSON.
+function duration(ms) {
+  return `${(Math.max(0, ms) / 1000).toFixed(3)}s`;
+}
+
+// Runs in the top frame: its title and the HTTP status of its document
+// (0 when it came from no HTTP response, such as about:blank).
+function documentFacts() {
+  const [entry] = performance.getEntriesByType("navigation");
+  return { title: document.title, status: entry?.responseStatus ?? 0 };
+}
+
+// The title and HTTP status of the tab's document. A page that runs no
+// extension script (an error page) has the title Firefox shows, status 0.
+async function pageFacts(tabId, ms) {
+  try {
+    return await runInFrame({ tabId }, documentFacts, [], { timeoutMs: ms, what: "reading the page's title" });
+  } catch (e) {
+    if (e instanceof CommandError && e.code === "DEADLINE_EXCEEDED") throw e;
+    const tab = await browser.tabs.get(tabId);
+    return { title: tab.title ?? "", status: 0 };
+  }
+}
+
+// Starts a navigation of `tabId` with `start` and answers NavigateResponse
+// once it reached `mode`. `expect` is the URL asked for (navigate) or null
+// (reload and history steps). `historyRoom` (history steps) resolves to
+// "yes", "none" or "unknown" before anything starts.
+async function runNavigation(tabId, start, { mode, ms, what, expect = null, historyRoom = null }) {
+  const began = performance.now();
+  const deadline = began + ms;
+  const left = () => Math.max(1, deadline - performance.now());
+  const room = historyRoom ? await historyRoom(left()) : "yes";
+  if (room === "none") throw failedPrecondition(`${what}: the tab's history has no such entry`);
+  if (mode === WAIT_NONE && room === "yes") {
+    await start();
+    return { url: expect ?? (await browser.tabs.get(tabId)).url, title: "", http_status: 0, took: duration(performance.now() - began) };
+  }
+  const { started, done } = followNavigation(
+    async () => {
+      await start();
+      return tabId;
+    },
+    {
+      waitUntil: mode === WAIT_NONE ? WAIT_LOAD : mode,
+      ms: left(),
+      what,
+      // The blank page a tab starts with may still be finishing.
+      ignoreUrl: (url) => expect !== null && expect !== "about:blank" && url === "about:blank",
+      sameDocument: (url) => (expect === null ? historyRoom !== null : url === expect),
+    },
+  );
+  done.catch(() => {});
+  if (room === "unknown") {
+    try {
+      await withTimeout(started, Math.min(HISTORY_START_GRACE_MS, left()), what);
+    } catch (e) {
+      if (e instanceof CommandError && e.code === "DEADLINE_EXCEEDED") {
+        throw failedPrecondition(`${what}: nothing started within ${HISTORY_START_GRACE_MS} ms; the tab's history has no such entry`);
+      }
+      throw e;
+    }
+    if (mode === WAIT_NONE) {
+      return { url: (await browser.tabs.get(tabId)).url, title: "", http_status: 0, took: duration(performance.now() - began) };
+    }
+  }
+  const reached = await done;
+  const facts = await pageFacts(tabId, left());
+  return {
+    url: reached.url,
+    title: facts.title,
+    // A restored or same-document page was served by no response now.
+    http_status: reached.bfcache || reached.sameDocument ? 0 : facts.status,
+    took: duration(performance.now() - began),
+  };
+}
+
+// Runs in the top frame (MAIN world, where the Navigation API lives):
+// whether session history has an entry `step` (-1, 1) away. The Navigation
+// API sees only the run of same-origin entries around the current one, so
+// with other origins in the history the page cannot always tell.
+function historyRoomInPage(step) {
+  if (history.length <= 1) return "none";
+  const nav = window.navigation;
+  if (!nav?.currentEntry) return "unknown";
+  if (step < 0 ? nav.canGoBack : nav.canGoForward) return "yes";
+  return nav.entries().length === history.length ? "none" : "unknown";
+}
+
+function historyRoom(tabId, step) {
+  return async (ms) => {
+    try {
+      return await runInFrame({ tabId }, historyRoomInPage, [step], { world: "MAIN", timeoutMs: ms, what: "reading the tab's history" });
+    } catch (e) {
+      if (e instanceof CommandError && e.code === "DEADLINE_EXCEEDED") throw e;
+      return "unknown";  // A page that runs no extension script: try and see.
+    }
+  };
+}
+
+// Loads `url` in the tab; see NavigateRequest.
 async function navigate(params) {
   const url = checkUrl(requireString(params, "url"));
+  const mode = waitUntil(params);
   const ms = timeoutMs(params, 30000);
-  const tab = await activeTab();
-  await loadTab(tab.id, () => browser.tabs.update(tab.id, { url }), ms, `loading ${url}`);
-  const loaded = await browser.tabs.get(tab.id);
-  return { url: loaded.url, title: loaded.title ?? "" };
+  const tab = await resolveTab(params.tab_id);
+  return runNavigation(tab.id, () => browser.tabs.update(tab.id, { url }), { mode, ms, what: `loading ${url}`, expect: url });
 }
 
-async function title() {
-  const tab = await activeTab();
-  return { title: tab.title ?? "" };
+// Reloads the tab's document; bypass_cache revalidates nothing.
+async function reload(params) {
+  const mode = waitUntil(params);
+  const ms = timeoutMs(params, 30000);
+  const tab = await resolveTab(params.tab_id);
+  const bypassCache = params.bypass_cache === true;
+  return runNavigation(tab.id, () => browser.tabs.reload(tab.id, { bypassCache }), { mode, ms, what: `reloading ${tab.url}` });
 }
 
-async function url() {
-  const tab = await activeTab();
+function historyStep(step) {
+  const name = step < 0 ? "going back" : "going forward";
+  return async (params) => {
+    const mode = waitUntil(params);
+    const ms = timeoutMs(params, 30000);
+    const tab = await resolveTab(params.tab_id);
+    const start = () => (step < 0 ? browser.tabs.goBack(tab.id) : browser.tabs.goForward(tab.id));
+    return runNavigation(tab.id, start, { mode, ms, what: `${name} from ${tab.url}`, historyRoom: historyRoom(tab.id, step) });
+  };
+}
+
+async function title(params) {
+  const tab = await resolveTab(params.tab_id);
+  const facts = await pageFacts(tab.id, timeoutMs(params, 30000));
+  return { title: facts.title };
+}
+
+async function url(params) {
+  const tab = await resolveTab(params.tab_id);
   return { url: tab.url ?? "" };
 }
 
-async function content() {
-  const tab = await activeTab();
-  const [injection] = await browser.scripting.executeScript({
-    target: { tabId: tab.id },
-    func: () => {
-      const doctype = document.doctype ? new XMLSerializer().serializeToString(document.doctype) : "";
-      return doctype + (document.documentElement?.outerHTML ?? "");
-    },
-  });
-  return { html: injection?.result ?? "" };
+// Runs in the frame: its markup with the doctype.
+function serializeDocument() {
+  const doctype = document.doctype ? new XMLSerializer().serializeToString(document.doctype) : "";
+  return doctype + (document.documentElement?.outerHTML ?? "");
 }
 
-export const navigationCommands = { navigate, title, url, content };
+// The HTML of the tab's top document, or of one frame (`target`).
+async function content(params) {
+  const where = await resolveTarget(params.target ?? { tab_id: params.tab_id });
+  const html = await runInFrame(where, serializeDocument, [], { timeoutMs: timeoutMs(params, 30000), what: "reading the page's HTML" });
+  return { html: html ?? "" };
+}
+
+export const navigationCommands = {
+  navigate,
+  reload,
+  go_back: historyStep(-1),
+  go_forward: historyStep(1),
+  title,
+  url,
+  content,
+};

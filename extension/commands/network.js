@@ -1,2 +1,70 @@
-// TODO(helper): network commands.
-export const networkCommands = {};
+// Network controls of the window: set_block_rules, set_extra_headers,
+// set_user_agent, set_proxy (each replaces the previous setting, acts on
+// the pages' requests only, and is undone when the lease ends) and
+// wait_for_network_idle. The mechanisms live in ../network_*.js.
+import { invalidArgument } from "../errors.js";
+import { timeoutMs } from "../params.js";
+import { resolveTab } from "../target.js";
+import { applyBlockRules, parseBlockRules } from "../network_block.js";
+import { applyHeaders, applyUserAgent, parseHeaders, parseUserAgent } from "../network_headers.js";
+import { waitForIdle } from "../network_idle.js";
+import { applyProxy, parseProxy } from "../network_proxy.js";
+
+const DEFAULT_IDLE_MS = 500;
+
+// A google.protobuf.Duration in proto3 JSON ("1.500s") in milliseconds.
+function durationMs(params, name, fallback) {
+  const value = params?.[name];
+  if (value === undefined) return fallback;
+  const match = typeof value === "string" ? /^(\d+(?:\.\d{1,9})?)s$/.exec(value) : null;
+  if (!match) throw invalidArgument(`${name} must be a non-negative duration, not ${JSON.stringify(value)}`);
+  return Number(match[1]) * 1000;
+}
+
+function seconds(ms) {
+  return `${(ms / 1000).toFixed(3)}s`;
+}
+
+// Requests whose URL matches a pattern or whose type is listed are
+// cancelled (both lists empty: nothing is).
+async function set_block_rules(params) {
+  applyBlockRules(parseBlockRules(params));
+  return {};
+}
+
+// Headers added to, or replacing (names compared case-insensitively),
+// those of every page request.
+async function set_extra_headers(params) {
+  applyHeaders(parseHeaders(params));
+  return {};
+}
+
+// The User-Agent header and navigator.userAgent in every frame from the
+// next document on (the current documents keep theirs); empty: Firefox's.
+async function set_user_agent(params) {
+  await applyUserAgent(parseUserAgent(params));
+  return {};
+}
+
+async function set_proxy(params) {
+  applyProxy(parseProxy(params));
+  return {};
+}
+
+// Resolves once the tab has had no request in flight for idle_time.
+async function wait_for_network_idle(params) {
+  const started = performance.now();
+  const idleMs = durationMs(params, "idle_time", DEFAULT_IDLE_MS);
+  const ms = timeoutMs(params, 30000);
+  const tab = await resolveTab(params.tab_id);
+  const left = Math.max(1, ms - (performance.now() - started));
+  return { waited: seconds(await waitForIdle(tab.id, idleMs, left)) };
+}
+
+export const networkCommands = {
+  set_block_rules,
+  set_extra_headers,
+  set_user_agent,
+  set_proxy,
+  wait_for_network_idle,
+};

@@ -68,7 +68,7 @@ async function evaluate(params) {
     throw new CommandError("FAILED_PRECONDITION", `cannot run script in ${tab.url}: ${injection.error}`);
   }
   if (!outcome) throw new CommandError("INTERNAL", "the script returned nothing");
-  if (outcome.ok) return { json: outcome.json };
+  if (outcome.ok) return { result_json: outcome.json };
   if (outcome.serialize) {
     throw invalidArgument(`the result cannot be expressed as JSON: ${outcome.message}`);
   }

@@ -1,2 +1,102 @@
-// TODO(helper): tabs commands.
-export const tabCommands = {};
+// open_tab, list_tabs, switch_tab, close_tab, list_frames. Every tab lives
+// in the window's one browser window; the current tab is its active one.
+import { failedPrecondition, invalidArgument, notFound } from "../errors.js";
+import { timeoutMs } from "../params.js";
+import { listFrames, resolveTab } from "../target.js";
+import { WAIT_NONE, activeTab, followNavigation } from "../tabs.js";
+import { checkUrl, waitUntil } from "./navigation.js";
+
+function tabInfo(tab) {
+  return { tab_id: tab.id, url: tab.url ?? "", title: tab.title ?? "", active: tab.active === true };
+}
+
+// A tab the caller names; unlike resolveTab, 0 is not "the current tab".
+async function namedTab(params) {
+  const tabId = params.tab_id;
+  if (!Number.isInteger(tabId) || tabId <= 0) throw invalidArgument("tab_id must name a tab (see ListTabs)");
+  return resolveTab(tabId);
+}
+
+// Opens a tab at `url` (default about:blank), current unless `background`,
+// and waits for it as navigate does.
+async function open_tab(params) {
+  const url = params.url ? checkUrl(params.url) : "about:blank";
+  const mode = waitUntil(params);
+  const ms = timeoutMs(params, 30000);
+  const active = params.background !== true;
+  if (url === "about:blank" || mode === WAIT_NONE) {
+    const tab = await browser.tabs.create({ url, active });
+    return { tab: tabInfo(await browser.tabs.get(tab.id)) };
+  }
+  let tabId;
+  const { done } = followNavigation(
+    async () => {
+      tabId = (await browser.tabs.create({ url, active })).id;
+      return tabId;
+    },
+    { waitUntil: mode, ms, what: `opening a tab at ${url}`, ignoreUrl: (u) => u === "about:blank" },
+  );
+  await done;
+  return { tab: tabInfo(await browser.tabs.get(tabId)) };
+}
+
+// Every tab, the ones a page opened (window.open, target=_blank) included.
+async function list_tabs() {
+  const tabs = await browser.tabs.query({});
+  const current = await activeTab();
+  return { tabs: tabs.map((tab) => ({ ...tabInfo(tab), active: tab.id === current.id })) };
+}
+
+// Makes a tab the current one.
+async function switch_tab(params) {
+  const tab = await namedTab(params);
+  await browser.tabs.update(tab.id, { active: true });
+  return { tab: tabInfo(await browser.tabs.get(tab.id)) };
+}
+
+// Closes a tab (0: the current one); another becomes current if it was.
+// The window's last tab stays: closing it would close the window.
+async function close_tab(params) {
+  const tab = params.tab_id ? await namedTab(params) : await activeTab();
+  const all = await browser.tabs.query({});
+  if (all.length <= 1) throw failedPrecondition(`tab ${tab.id} is the window's last tab`);
+  await browser.tabs.remove(tab.id);
+  const [active] = await browser.tabs.query({ active: true });
+  if (!active) {
+    const [next] = await browser.tabs.query({});
+    await browser.tabs.update(next.id, { active: true });
+  }
+  return {};
+}
+
+// Top frame first, then each frame's children depth first in document
+// order (their index in the parent's window.frames).
+function documentOrder(frames) {
+  const children = new Map();
+  for (const frame of frames) {
+    if (!children.has(frame.parent_frame_id)) children.set(frame.parent_frame_id, []);
+    children.get(frame.parent_frame_id).push(frame);
+  }
+  const rank = (f) => (f.index < 0 ? Number.MAX_SAFE_INTEGER : f.index);
+  const out = [];
+  const visit = (parentId) => {
+    const kids = (children.get(parentId) ?? []).sort((a, b) => rank(a) - rank(b) || a.frame_id - b.frame_id);
+    for (const kid of kids) {
+      out.push(kid);
+      visit(kid.frame_id);
+    }
+  };
+  visit(-1);
+  return out;
+}
+
+async function list_frames(params) {
+  const tab = await resolveTab(params.tab_id);
+  const frames = documentOrder(await listFrames(tab.id));
+  if (frames.length === 0) throw notFound(`tab ${tab.id} has no document`);
+  return {
+    frames: frames.map((f) => ({ frame_id: f.frame_id, parent_frame_id: f.parent_frame_id, url: f.url, name: f.name })),
+  };
+}
+
+export const tabCommands = { open_tab, list_tabs, switch_tab, close_tab, list_frames };

@@ -1,0 +1,669 @@
+#!/usr/bin/python3
+"""Network controls of a real foxpoold with real Firefox: block rules, extra
+headers, user agent, proxies (HTTP, HTTP with auth, SOCKS5) and waiting for
+network idle, each observed on the test's own servers; and that none of them
+outlives its lease.
+
+Usage: commands_network_test.py FOXPOOLD_BINARY SOURCE_DIR (PYTHONPATH must
+reach the generated stubs).
+"""
+import base64
+import http.server
+import json
+import socket
+import socketserver
+import struct
+import sys
+import threading
+import unittest
+import uuid
+import zlib
+
+import grpc
+
+from foxpool.v1 import browser_pool_pb2 as pb
+from foxpoold import Foxpoold, wait_until
+
+FOXPOOLD = sys.argv.pop(1) if len(sys.argv) > 1 else "build/server/foxpoold"
+SOURCE_DIR = sys.argv.pop(1) if len(sys.argv) > 1 else "."
+
+# Hosts that never resolve: a page from one of them came through a proxy.
+PROXIED_HOST = "foxpool-proxy-test.invalid"
+SOCKS_HOST = "foxpool-socks-test.invalid"
+USER_AGENT = "FoxpoolTest/1.0 (network controls; +ua)"
+HOLD_LIMIT = 60  # seconds a held request waits for its release at most
+
+
+def png(width, height):
+    """A valid opaque RGB PNG of the given size."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    rows = b"".join(b"\x00" + b"\x10\x80\xf0" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows))
+            + chunk(b"IEND", b""))
+
+
+def html(body):
+    return ("text/html; charset=utf-8", f"<!DOCTYPE html>{body}".encode())
+
+
+def site_page(path, token):
+    """The test site's resources; `token` (from ?t=) keeps every load uncached."""
+    q = f"?t={token}"
+    if path == "/page":
+        return html(f'<html><head><title>page</title><link rel="stylesheet" href="/style.css{q}">'
+                    f'<script src="/script.js{q}"></script></head>'
+                    f'<body><p id="text">text</p><img id="img" src="/img.png{q}"></body></html>')
+    if path == "/script.js":
+        return ("text/javascript", b'document.documentElement.dataset.script = "ran";')
+    if path == "/style.css":
+        return ("text/css", (f'@font-face {{ font-family: T; src: url("/font.woff{q}"); }}'
+                             "#text { font-family: T; } body { color: rgb(1, 2, 3); }").encode())
+    if path == "/font.woff":
+        return ("font/woff", b"not really a font")
+    if path == "/img.png":
+        return ("image/png", png(2, 3))
+    if path == "/ua":
+        # The first script of the page records what it sees; so does its frame's.
+        return html("<html><head><script>document.documentElement.dataset.ua = navigator.userAgent;"
+                    f'</script><title>ua</title></head><body><iframe src="/ua-frame{q}"></iframe>'
+                    "</body></html>")
+    if path == "/ua-frame":
+        return html("<html><head><script>document.documentElement.dataset.ua = navigator.userAgent;"
+                    "</script></head><body>frame</body></html>")
+    if path == "/fetching":
+        name = token
+        return html(f'<html><head><title>fetching</title><script>fetch("/hold/{name}")'
+                    "</script></head><body>fetching</body></html>")
+    return None
+
+
+class Site:
+    """The test's web site on 127.0.0.1: records every request (path and
+    headers); /hold/NAME answers only once the test releases NAME."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.requests = []  # (path with query, headers)
+        self.holds = {}     # name → threading.Event
+        site = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self):
+                with site.lock:
+                    site.requests.append((self.path, self.headers))
+                path, _, query = self.path.partition("?")
+                token = query[2:] if query.startswith("t=") else ""
+                if path.startswith("/hold/"):
+                    site.hold(path[len("/hold/"):]).wait(HOLD_LIMIT)
+                    page = ("text/plain", b"released")
+                else:
+                    page = site_page(path, token)
+                if page is None:
+                    self.send_error(404)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", page[0])
+                self.send_header("Content-Length", str(len(page[1])))
+                self.send_header("Cache-Control", "no-store")
+                self.end_headers()
+                self.wfile.write(page[1])
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def hold(self, name):
+        with self.lock:
+            return self.holds.setdefault(name, threading.Event())
+
+    def release_all(self):
+        with self.lock:
+            for event in self.holds.values():
+                event.set()
+
+    def seen(self, path, token):
+        """The headers of each request for `path` with ?t=token."""
+        with self.lock:
+            return [headers for p, headers in self.requests if p == f"{path}?t={token}"]
+
+    def seen_path(self, path):
+        with self.lock:
+            return [headers for p, headers in self.requests if p == path]
+
+    def close(self):
+        self.release_all()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class HttpProxy:
+    """A forward HTTP proxy that answers every absolute-URI GET itself with a
+    page naming the host it was asked for. With `credentials` ("user:pass")
+    it first demands Basic proxy authentication."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.requests = []  # (absolute URI or "CONNECT host:port", Proxy-Authorization or None)
+        self.credentials = None
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_CONNECT(self):
+                # Recorded, then refused: the tests need only the request.
+                with proxy.lock:
+                    proxy.requests.append((f"CONNECT {self.path}",
+                                           self.headers.get("Proxy-Authorization")))
+                self.send_error(502)
+
+            def do_GET(self):
+                authorization = self.headers.get("Proxy-Authorization")
+                with proxy.lock:
+                    proxy.requests.append((self.path, authorization))
+                    wanted = proxy.credentials
+                if wanted and authorization != "Basic " + base64.b64encode(wanted.encode()).decode():
+                    body = b"proxy authentication required"
+                    self.send_response(407)
+                    self.send_header("Proxy-Authenticate", 'Basic realm="foxpool-test"')
+                else:
+                    host = self.path.split("/")[2] if self.path.startswith("http://") else "?"
+                    body = f"<!DOCTYPE html><title>proxied {host}</title><p>via proxy</p>".encode()
+                    self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.port = self.server.server_address[1]
+
+    def seen(self):
+        with self.lock:
+            return list(self.requests)
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def read_exactly(sock, n):
+    data = b""
+    while len(data) < n:
+        more = sock.recv(n - len(data))
+        if not more:
+            raise ConnectionError("client went away")
+        data += more
+    return data
+
+
+class Socks5Proxy:
+    """A SOCKS5 server (RFC 1928, with RFC 1929 username/password when
+    `credentials` is set) that records each CONNECT target and answers the
+    HTTP request on the tunnel itself with a page naming that target."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.connects = []  # (address type, host, port, (user, pass) or None)
+        self.credentials = None
+        proxy = self
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self):
+                try:
+                    proxy.serve(self.request)
+                except (ConnectionError, OSError):
+                    pass
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.port = self.server.server_address[1]
+
+    def serve(self, sock):
+        version, count = read_exactly(sock, 2)
+        methods = read_exactly(sock, count)
+        wanted = self.credentials
+        method = 0x02 if wanted else 0x00
+        if version != 5 or method not in methods:
+            sock.sendall(b"\x05\xff")
+            return
+        sock.sendall(bytes([5, method]))
+        login = None
+        if wanted:
+            _, user_length = read_exactly(sock, 2)
+            user = read_exactly(sock, user_length).decode()
+            password = read_exactly(sock, read_exactly(sock, 1)[0]).decode()
+            login = (user, password)
+            ok = login == wanted
+            sock.sendall(b"\x01\x00" if ok else b"\x01\x01")
+            if not ok:
+                return
+        _, command, _, address_type = read_exactly(sock, 4)
+        if address_type == 3:
+            host = read_exactly(sock, read_exactly(sock, 1)[0]).decode()
+        elif address_type == 1:
+            host = socket.inet_ntoa(read_exactly(sock, 4))
+        else:
+            host = socket.inet_ntop(socket.AF_INET6, read_exactly(sock, 16))
+        port = struct.unpack(">H", read_exactly(sock, 2))[0]
+        with self.lock:
+            self.connects.append((address_type, host, port, login))
+        sock.sendall(b"\x05\x00\x00\x01\x7f\x00\x00\x01\x00\x00")  # Connected.
+        request = b""
+        while b"\r\n\r\n" not in request:
+            more = sock.recv(4096)
+            if not more:
+                return
+            request += more
+        body = f"<!DOCTYPE html><title>socks {host}</title><p>via socks</p>".encode()
+        sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nConnection: close\r\n"
+                     + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+
+    def seen(self):
+        with self.lock:
+            return list(self.connects)
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def dead_port():
+    """A loopback port nobody listens on."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def token():
+    return uuid.uuid4().hex[:12]
+
+
+class NetworkCommandsTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.site = Site()
+        cls.proxy = HttpProxy()
+        cls.socks = Socks5Proxy()
+        cls.foxpoold = Foxpoold(FOXPOOLD, pool_size=1)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.site.release_all()
+        code = cls.foxpoold.stop()
+        cls.site.close()
+        cls.proxy.close()
+        cls.socks.close()
+        assert code == 0, f"foxpoold exited with {code}"
+
+    def setUp(self):
+        self.stub = self.foxpoold.stub
+        self.lease = self.acquire()
+        self.proxy.credentials = None
+        self.socks.credentials = None
+
+    def tearDown(self):
+        self.release(self.lease)
+
+    # ---- helpers ----
+
+    def acquire(self):
+        return self.stub.Acquire(pb.AcquireRequest(labels={"test": self.id().split(".")[-1]}),
+                                 timeout=90).lease_id
+
+    def release(self, lease):
+        self.stub.Release(pb.ReleaseRequest(lease_id=lease), timeout=60)
+
+    def call(self, rpc, request_type, timeout=60, lease=None, **fields):
+        return getattr(self.stub, rpc)(request_type(lease_id=lease or self.lease, **fields),
+                                       timeout=timeout)
+
+    def navigate(self, url, lease=None):
+        return self.call("Navigate", pb.NavigateRequest, url=url, lease=lease)
+
+    def evaluate(self, expression, lease=None):
+        reply = self.call("Evaluate", pb.EvaluateRequest, expression=expression, lease=lease)
+        return json.loads(reply.result_json)
+
+    def assert_code(self, code, call, *contains):
+        with self.assertRaises(grpc.RpcError) as caught:
+            call()
+        self.assertEqual(caught.exception.code(), code, caught.exception.details())
+        for text in contains:
+            self.assertIn(text, caught.exception.details())
+        return caught.exception.details()
+
+    def block(self, patterns=(), types=()):
+        self.call("SetBlockRules", pb.SetBlockRulesRequest, url_patterns=list(patterns),
+                  resource_types=list(types))
+
+    def set_proxy(self, **fields):
+        self.call("SetProxy", pb.SetProxyRequest, **fields)
+
+    def load_site_page(self, lease=None):
+        """Loads /page with a fresh token; returns the token."""
+        t = token()
+        self.navigate(f"{self.site.base}/page?t={t}", lease=lease)
+        return t
+
+    def image_width(self, lease=None):
+        # Blocked or not, the image has settled once the load event fired.
+        return self.evaluate("document.getElementById('img').naturalWidth", lease=lease)
+
+    # ---- block rules ----
+
+    def test_block_images_by_type_then_clear(self):
+        self.block(types=[pb.RESOURCE_TYPE_IMAGE])
+        t = self.load_site_page()
+        self.assertEqual(self.image_width(), 0)
+        self.assertEqual(self.site.seen("/img.png", t), [])
+        self.assertEqual(len(self.site.seen("/page", t)), 1)
+        self.assertEqual(len(self.site.seen("/script.js", t)), 1)
+        self.assertEqual(self.evaluate("document.documentElement.dataset.script"), "ran")
+
+        self.block()
+        t = self.load_site_page()
+        self.assertEqual(self.image_width(), 2)
+        self.assertEqual(len(self.site.seen("/img.png", t)), 1)
+
+    def test_block_script_by_url_pattern(self):
+        # Patterns match the whole URL: one without `*` around the path
+        # blocks nothing else on the site.
+        self.block(patterns=["script.js", "*/script.js?t=*"])
+        t = self.load_site_page()
+        self.assertEqual(self.site.seen("/script.js", t), [])
+        self.assertIsNone(self.evaluate("document.documentElement.dataset.script ?? null"))
+        self.assertEqual(self.image_width(), 2)
+        self.assertEqual(len(self.site.seen("/style.css", t)), 1)
+
+        self.block(patterns=[f"{self.site.base}/img.*"])
+        t = self.load_site_page()
+        self.assertEqual(self.image_width(), 0)
+        self.assertEqual(self.site.seen("/img.png", t), [])
+        self.assertEqual(self.evaluate("document.documentElement.dataset.script"), "ran")
+
+    def test_block_stylesheets_and_fonts(self):
+        color = "getComputedStyle(document.body).color"
+        self.block(types=[pb.RESOURCE_TYPE_STYLESHEET])
+        t = self.load_site_page()
+        self.assertEqual(self.site.seen("/style.css", t), [])
+        self.assertNotEqual(self.evaluate(color), "rgb(1, 2, 3)")
+        self.assertEqual(self.image_width(), 2)
+
+        self.block(types=[pb.RESOURCE_TYPE_FONT])
+        t = self.load_site_page()
+        self.assertEqual(len(self.site.seen("/style.css", t)), 1)
+        self.assertEqual(self.evaluate(color), "rgb(1, 2, 3)")
+        # The face fails once its load has been refused.
+        status = self.evaluate("document.fonts.ready.then(() => [...document.fonts].map(f => f.status))")
+        self.assertEqual(status, ["error"])
+        self.assertEqual(self.site.seen("/font.woff", t), [])
+
+        self.block()
+        t = self.load_site_page()
+        self.evaluate("document.fonts.ready.then(() => true)")
+        wait_until(lambda: self.site.seen("/font.woff", t), 30, "the font request")
+
+    def test_block_everything_keeps_the_hub(self):
+        self.block(patterns=["*"])
+        t = token()
+        self.assert_code(grpc.StatusCode.UNAVAILABLE,
+                         lambda: self.navigate(f"{self.site.base}/page?t={t}"))
+        self.assertEqual(self.site.seen("/page", t), [])
+        # Commands still reach the window (its hub connection is not a page's).
+        self.call("GetTitle", pb.GetTitleRequest)
+        self.block()
+        self.load_site_page()
+
+    def test_block_rules_reject_bad_input(self):
+        self.block(types=[pb.RESOURCE_TYPE_IMAGE])
+        self.assert_code(grpc.StatusCode.INVALID_ARGUMENT, lambda: self.block(patterns=[""]))
+        self.assert_code(grpc.StatusCode.INVALID_ARGUMENT,
+                         lambda: self.block(types=[pb.RESOURCE_TYPE_UNSPECIFIED]))
+        self.assert_code(grpc.StatusCode.INVALID_ARGUMENT,
+                         lambda: self.block(patterns=["*"], types=[pb.RESOURCE_TYPE_SCRIPT, 99]))
+        # A refused request left the rules as they were.
+        t = self.load_site_page()
+        self.assertEqual(self.image_width(), 0)
+        self.assertEqual(len(self.site.seen("/script.js", t)), 1)
+
+    # ---- headers and user agent ----
+
+    def test_extra_headers_added_and_replaced(self):
+        self.call("SetExtraHeaders", pb.SetExtraHeadersRequest,
+                  headers={"X-Foxpool-Test": "one", "accept-language": "xx-YY"})
+        t = self.load_site_page()
+        for path in ("/page", "/img.png", "/script.js"):
+            [headers] = self.site.seen(path, t)
+            self.assertEqual(headers.get_all("X-Foxpool-Test"), ["one"], path)
+            self.assertEqual(headers.get_all("Accept-Language"), ["xx-YY"], path)
+
+        self.call("SetExtraHeaders", pb.SetExtraHeadersRequest, headers={"X-Foxpool-Other": "two"})
+        t = self.load_site_page()
+        [headers] = self.site.seen("/page", t)
+        self.assertIsNone(headers.get("X-Foxpool-Test"))
+        self.assertEqual(headers.get("X-Foxpool-Other"), "two")
+        self.assertNotEqual(headers.get("Accept-Language"), "xx-YY")
+
+        self.call("SetExtraHeaders", pb.SetExtraHeadersRequest)
+        t = self.load_site_page()
+        [headers] = self.site.seen("/page", t)
+        self.assertIsNone(headers.get("X-Foxpool-Other"))
+
+    def test_extra_headers_reject_bad_input(self):
+        for headers in ({"Bad Header": "x"}, {"X-Ok": "line\r\nInjected: yes"}, {"X-Ok": "a\nb"},
+                        {"": "x"}, {"X(paren)": "x"}):
+            self.assert_code(grpc.StatusCode.INVALID_ARGUMENT,
+                             lambda: self.call("SetExtraHeaders", pb.SetExtraHeadersRequest,
+                                               headers=headers))
+
+    def ua_seen_by_scripts(self):
+        return self.evaluate("[document.documentElement.dataset.ua,"
+                             " frames[0].document.documentElement.dataset.ua, navigator.userAgent]")
+
+    def test_user_agent_header_and_navigator(self):
+        self.call("SetUserAgent", pb.SetUserAgentRequest, user_agent=USER_AGENT)
+        t = token()
+        self.navigate(f"{self.site.base}/ua?t={t}")
+        [page] = self.site.seen("/ua", t)
+        [frame] = self.site.seen("/ua-frame", t)
+        self.assertEqual(page.get_all("User-Agent"), [USER_AGENT])
+        self.assertEqual(frame.get_all("User-Agent"), [USER_AGENT])
+        # The page's first inline script, in the top document and its frame.
+        self.assertEqual(self.ua_seen_by_scripts(), [USER_AGENT] * 3)
+
+        self.call("SetUserAgent", pb.SetUserAgentRequest)
+        t = token()
+        self.navigate(f"{self.site.base}/ua?t={t}")
+        [page] = self.site.seen("/ua", t)
+        self.assertIn("Firefox/", page.get("User-Agent"))
+        seen = self.ua_seen_by_scripts()
+        self.assertEqual(seen, [page.get("User-Agent")] * 3)
+
+        self.assert_code(grpc.StatusCode.INVALID_ARGUMENT,
+                         lambda: self.call("SetUserAgent", pb.SetUserAgentRequest, user_agent="a\nb"))
+
+    # ---- proxies ----
+
+    def test_http_proxy_bypass_and_direct(self):
+        self.set_proxy(type=pb.PROXY_TYPE_HTTP, host="127.0.0.1", port=self.proxy.port,
+                       bypass=["*.bypass.invalid", "exact-bypass.invalid"])
+        reply = self.navigate(f"http://{PROXIED_HOST}/page")
+        self.assertEqual(reply.title, f"proxied {PROXIED_HOST}")
+        self.assertIn((f"http://{PROXIED_HOST}/page", None), self.proxy.seen())
+
+        # Bypassed hosts go direct, where .invalid does not resolve.
+        for host in ("a.bypass.invalid", "exact-bypass.invalid"):
+            self.assert_code(grpc.StatusCode.UNAVAILABLE, lambda: self.navigate(f"http://{host}/"),
+                             "NS_ERROR_UNKNOWN_HOST")
+            self.assertEqual([p for p, _ in self.proxy.seen() if host in p], [])
+
+        self.set_proxy()  # DIRECT
+        self.assert_code(grpc.StatusCode.UNAVAILABLE,
+                         lambda: self.navigate(f"http://{PROXIED_HOST}/direct"), "NS_ERROR_UNKNOWN_HOST")
+        self.assertNotIn(f"http://{PROXIED_HOST}/direct", [p for p, _ in self.proxy.seen()])
+
+    def test_http_proxy_authentication(self):
+        self.proxy.credentials = "fox:s3cret"
+        self.set_proxy(type=pb.PROXY_TYPE_HTTP, host="127.0.0.1", port=self.proxy.port,
+                       username="fox", password="s3cret")
+        url = f"http://{PROXIED_HOST}/auth-{token()}"
+        reply = self.navigate(url)
+        self.assertEqual(reply.title, f"proxied {PROXIED_HOST}")
+        answers = [auth for path, auth in self.proxy.seen() if path == url]
+        self.assertEqual(answers, ["Basic " + base64.b64encode(b"fox:s3cret").decode()])
+        # An https: page's tunnel is asked for with them too (the test proxy
+        # then refuses it).
+        self.assert_code(grpc.StatusCode.UNAVAILABLE, lambda: self.navigate(f"https://{PROXIED_HOST}/"))
+        self.assertIn((f"CONNECT {PROXIED_HOST}:443", answers[0]), self.proxy.seen())
+
+        # Wrong credentials: the proxy's 407 fails the request at once
+        # (no second try, no login prompt).
+        self.set_proxy(type=pb.PROXY_TYPE_HTTP, host="127.0.0.1", port=self.proxy.port,
+                       username="fox", password="wrong")
+        url = f"http://{PROXIED_HOST}/wrong-{token()}"
+        self.assert_code(grpc.StatusCode.UNAVAILABLE, lambda: self.navigate(url))
+        answers = [auth for path, auth in self.proxy.seen() if path == url]
+        self.assertEqual(answers, ["Basic " + base64.b64encode(b"fox:wrong").decode()])
+
+        # Without credentials nothing is sent: none were cached for the proxy.
+        self.set_proxy(type=pb.PROXY_TYPE_HTTP, host="127.0.0.1", port=self.proxy.port)
+        url = f"http://{PROXIED_HOST}/none-{token()}"
+        self.assert_code(grpc.StatusCode.UNAVAILABLE, lambda: self.navigate(url))
+        self.assertEqual([auth for path, auth in self.proxy.seen() if path == url], [None])
+
+    def test_socks5_proxy(self):
+        self.set_proxy(type=pb.PROXY_TYPE_SOCKS5, host="127.0.0.1", port=self.socks.port)
+        reply = self.navigate(f"http://{SOCKS_HOST}/")
+        self.assertEqual(reply.title, f"socks {SOCKS_HOST}")
+        # The proxy resolved the name: the CONNECT carried it as a domain.
+        self.assertIn((3, SOCKS_HOST, 80, None), self.socks.seen())
+
+        self.socks.credentials = ("fox", "s0cks")
+        self.set_proxy(type=pb.PROXY_TYPE_SOCKS5, host="127.0.0.1", port=self.socks.port,
+                       username="fox", password="s0cks")
+        reply = self.navigate(f"http://auth.{SOCKS_HOST}/")
+        self.assertEqual(reply.title, f"socks auth.{SOCKS_HOST}")
+        self.assertIn((3, f"auth.{SOCKS_HOST}", 80, ("fox", "s0cks")), self.socks.seen())
+
+    def test_dead_proxy_keeps_the_hub(self):
+        port = dead_port()
+        self.set_proxy(type=pb.PROXY_TYPE_HTTP, host="127.0.0.1", port=port)
+        self.assertIsInstance(self.call("GetTitle", pb.GetTitleRequest).title, str)
+        self.assert_code(grpc.StatusCode.UNAVAILABLE,
+                         lambda: self.navigate(f"http://{PROXIED_HOST}/dead"),
+                         "NS_ERROR_PROXY_CONNECTION_REFUSED")
+        self.assertIsInstance(self.call("GetUrl", pb.GetUrlRequest).url, str)
+
+    def test_proxy_rejects_bad_input(self):
+        bad = [dict(type=pb.PROXY_TYPE_HTTP, host="", port=8080),
+               dict(type=pb.PROXY_TYPE_HTTP, host="127.0.0.1", port=0),
+               dict(type=pb.PROXY_TYPE_SOCKS5, host="127.0.0.1", port=70000),
+               dict(type=pb.PROXY_TYPE_HTTPS, host="127.0.0.1", port=-1),
+               dict(type=pb.PROXY_TYPE_HTTP, host="127.0.0.1", port=8080, bypass=[""])]
+        for fields in bad:
+            self.assert_code(grpc.StatusCode.INVALID_ARGUMENT, lambda: self.set_proxy(**fields))
+
+    # ---- network idle ----
+
+    def wait_idle(self, idle_ms, timeout_ms=None):
+        request = pb.WaitForNetworkIdleRequest(lease_id=self.lease)
+        request.idle_time.FromMilliseconds(idle_ms)
+        if timeout_ms:
+            request.timeout.FromMilliseconds(timeout_ms)
+        return self.stub.WaitForNetworkIdle(request, timeout=60)
+
+    def test_wait_for_network_idle_waits_for_a_held_request(self):
+        name = token()
+        self.navigate(f"{self.site.base}/fetching?t={name}")
+        wait_until(lambda: self.site.seen_path(f"/hold/{name}"), 30, "the page's fetch")
+        outcome = {}
+
+        def wait():
+            try:
+                outcome["reply"] = self.wait_idle(300)
+            except grpc.RpcError as e:
+                outcome["error"] = e
+
+        waiter = threading.Thread(target=wait)
+        waiter.start()
+
+        def release():
+            outcome["done before release"] = not waiter.is_alive()
+            self.site.hold(name).set()
+
+        # The server holds the request for about a second, then lets it end.
+        timer = threading.Timer(1.0, release)
+        timer.start()
+        waiter.join(60)
+        timer.join()
+        self.assertNotIn("error", outcome)
+        self.assertFalse(outcome["done before release"])
+        self.assertGreaterEqual(outcome["reply"].waited.ToMilliseconds(), 1000)
+
+        # Quiet now: the next wait needs only the idle time.
+        self.assertGreaterEqual(self.wait_idle(100).waited.ToMilliseconds(), 100)
+
+    def test_wait_for_network_idle_times_out(self):
+        name = token()
+        self.navigate(f"{self.site.base}/fetching?t={name}")
+        wait_until(lambda: self.site.seen_path(f"/hold/{name}"), 30, "the page's fetch")
+        try:
+            self.assert_code(grpc.StatusCode.DEADLINE_EXCEEDED, lambda: self.wait_idle(200, 1500),
+                             "1 request(s) still in flight", f"/hold/{name}")
+        finally:
+            self.site.hold(name).set()
+        self.wait_idle(100)
+
+    def test_wait_for_network_idle_rejects_bad_input(self):
+        request = pb.WaitForNetworkIdleRequest(lease_id=self.lease, tab_id=987654)
+        self.assert_code(grpc.StatusCode.NOT_FOUND,
+                         lambda: self.stub.WaitForNetworkIdle(request, timeout=60), "987654")
+        request = pb.WaitForNetworkIdleRequest(lease_id=self.lease)
+        request.idle_time.FromMilliseconds(-5)
+        self.assert_code(grpc.StatusCode.INVALID_ARGUMENT,
+                         lambda: self.stub.WaitForNetworkIdle(request, timeout=60))
+
+    # ---- leases ----
+
+    def test_next_lease_is_clean(self):
+        self.block(types=[pb.RESOURCE_TYPE_IMAGE], patterns=["*/script.js*"])
+        self.call("SetExtraHeaders", pb.SetExtraHeadersRequest, headers={"X-Foxpool-Leak": "1"})
+        self.call("SetUserAgent", pb.SetUserAgentRequest, user_agent=USER_AGENT)
+        self.set_proxy(type=pb.PROXY_TYPE_HTTP, host="127.0.0.1", port=self.proxy.port)
+        self.assertEqual(self.navigate(f"http://{PROXIED_HOST}/leased").title,
+                         f"proxied {PROXIED_HOST}")
+        self.release(self.lease)
+        self.lease = self.acquire()
+
+        t = self.load_site_page()
+        self.assertEqual(self.image_width(), 2)
+        self.assertEqual(self.evaluate("document.documentElement.dataset.script"), "ran")
+        [headers] = self.site.seen("/page", t)
+        self.assertIsNone(headers.get("X-Foxpool-Leak"))
+        self.assertIn("Firefox/", headers.get("User-Agent"))
+        self.assertNotEqual(headers.get("User-Agent"), USER_AGENT)
+        t = token()
+        self.navigate(f"{self.site.base}/ua?t={t}")
+        self.assertEqual(self.ua_seen_by_scripts(), [self.site.seen("/ua", t)[0].get("User-Agent")] * 3)
+        self.assert_code(grpc.StatusCode.UNAVAILABLE,
+                         lambda: self.navigate(f"http://{PROXIED_HOST}/after"), "NS_ERROR_UNKNOWN_HOST")
+        self.assertNotIn(f"http://{PROXIED_HOST}/after", [p for p, _ in self.proxy.seen()])
+
+
+if __name__ == "__main__":
+    unittest.main()
