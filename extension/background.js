@@ -4,6 +4,7 @@
 // reply is {id, ok, result} or {id, ok: false, error: {code, message}}.
 import { toErrorPayload, CommandError } from "./errors.js";
 import { emit, setEventSink } from "./events.js";
+import "./navigation_events.js";
 import { captureCommands } from "./commands/capture.js";
 import { dialogCommands } from "./commands/dialogs.js";
 import { elementCommands } from "./commands/elements.js";

@@ -46,8 +46,9 @@ function pending(tabId) {
 
 // Resolves with the milliseconds waited once `tabId` has had no request in
 // flight for `idleMs` (counted from the later of the last request's end and
-// the call); rejects with DEADLINE_EXCEEDED after `timeoutMs`.
-export function waitForIdle(tabId, idleMs, timeoutMs) {
+// the call); rejects with DEADLINE_EXCEEDED after `waitMs`, naming the
+// caller's `timeoutMs`.
+export function waitForIdle(tabId, { idleMs, waitMs, timeoutMs }) {
   const begin = performance.now();
   return new Promise((resolve, reject) => {
     let idleTimer = null;
@@ -75,7 +76,7 @@ export function waitForIdle(tabId, idleMs, timeoutMs) {
           ? `${urls.length} request(s) still in flight, e.g. ${urls[0]}`
           : `no request in flight, but the last one ended only ${quiet} ms before`;
       reject(deadlineExceeded(`tab ${tabId} was not network-idle for ${idleMs} ms within ${timeoutMs} ms: ${still}`));
-    }, timeoutMs);
+    }, waitMs);
     waiters.add(waiter);
     waiter.changed();
   });

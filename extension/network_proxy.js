@@ -2,16 +2,18 @@
 // lease's proxy (the extension's own and the hub's go direct, and so do
 // the bypass hosts).
 //
-// Credentials: SOCKS5 ones go in the handshake; HTTP/HTTPS ones are sent
-// with every request as a Basic Proxy-Authorization header (Firefox puts
-// the proxy info's header on CONNECT requests only, so http: requests get
-// it through network_request_headers.js), not answered to a 407 through
-// webRequest.onAuthRequired. Firefox keeps credentials
-// answered to a challenge in its HTTP auth cache, which no extension API
-// can clear, so the next lease would go on authenticating with them. A
-// proxy that still answers 407 (wrong credentials, or it wants Digest or
-// NTLM) fails the request at once: its challenge is cancelled, which also
-// keeps Firefox from opening a login prompt nobody would answer.
+// Credentials: SOCKS ones go in the handshake. HTTP/HTTPS ones go with
+// every http: request to the proxy as a Basic Proxy-Authorization header,
+// and answer the proxy's 407 (on a CONNECT for an https: page, or a Digest
+// challenge) through webRequest.onAuthRequired, once per request: a second
+// challenge, like one when the lease gave no credentials, fails the request
+// at once instead of looping or opening a login prompt nobody would see.
+//
+// Firefox limit: credentials answered to a challenge stay in Firefox's HTTP
+// auth cache, which no extension API clears. The header above overrides
+// (or, without credentials, removes) what the cache adds to http:
+// requests, but a CONNECT to the same proxy and realm keeps reusing the
+// cached identity, in this lease and the next ones of this window.
 import { invalidArgument } from "./errors.js";
 import { onReset } from "./lease_state.js";
 import { setHeaderSource } from "./network_request_headers.js";
@@ -26,7 +28,9 @@ const PROXY_TYPES = new Map([
 const DIRECT = "PROXY_TYPE_DIRECT_UNSPECIFIED";
 const ALL = { urls: ["<all_urls>"] };
 
-let proxy = null; // {info, bypass: [host | {suffix}]}; null: direct.
+// {info, bypass: [host | {suffix}], credentials, authorization}; null: direct.
+let proxy = null;
+const answered = new Set(); // Ids of the requests whose challenge got the credentials.
 
 function parseBypass(entry) {
   if (typeof entry !== "string" || entry === "" || /[\s/]/.test(entry)) {
@@ -61,14 +65,15 @@ export function parseProxy(params) {
     // not leave from this machine.
     info.proxyDNS = true;
     if (username) Object.assign(info, { username, password });
-  } else if (username) {
-    info.proxyAuthorizationHeader = basicAuthorization(username, password);
   }
+  const http = type === "http" || type === "https";
+  const credentials = http && username ? { username, password } : null;
+  const authorization = credentials ? basicAuthorization(credentials) : null;
   const bypass = (params.bypass ?? []).map(parseBypass);
-  return { info, bypass };
+  return { info, bypass, credentials, authorization };
 }
 
-function basicAuthorization(username, password) {
+function basicAuthorization({ username, password }) {
   const bytes = new TextEncoder().encode(`${username}:${password}`);
   return `Basic ${btoa(String.fromCharCode(...bytes))}`;
 }
@@ -83,20 +88,27 @@ function route(details) {
   return proxy.info;
 }
 
-// The proxy's credentials for a request sent to it in the clear (http:,
-// ws:); an https: one carries them on its CONNECT, never inside the tunnel
-// where the site would read them.
+// The Proxy-Authorization of a page request sent to the proxy in the
+// clear (http:, ws:): the lease's credentials, or none. An https: one
+// carries them on its CONNECT, never inside the tunnel where the site
+// would read them.
 function proxyAuthorization(details) {
   const via = details.proxyInfo;
-  const header = proxy?.info.proxyAuthorizationHeader;
-  if (!header || !via || via.host !== proxy.info.host || via.port !== proxy.info.port) return [];
+  if (!proxy || !via || via.host !== proxy.info.host || via.port !== proxy.info.port) return [];
   if (!/^(http|ws):/.test(details.url)) return [];
-  return [{ name: "Proxy-Authorization", value: header }];
+  return [{ name: "Proxy-Authorization", value: proxy.authorization }];
 }
 
-// A page request the proxy challenged: refused (see the top of the file).
-function refuseProxyChallenge(details) {
-  return details.isProxy && isPageRequest(details) ? { cancel: true } : {};
+// The proxy challenged a page request: the credentials once, then refusal.
+function answerProxyChallenge(details) {
+  if (!details.isProxy || !isPageRequest(details)) return {};
+  if (!proxy?.credentials || answered.has(details.requestId)) return { cancel: true };
+  answered.add(details.requestId);
+  return { authCredentials: proxy.credentials };
+}
+
+function forget(details) {
+  answered.delete(details.requestId);
 }
 
 function listen(event, listener, ...extra) {
@@ -110,14 +122,23 @@ function unlisten(event, listener) {
 // Replaces the proxy (null: direct, and no listener at all).
 export function applyProxy(next) {
   proxy = next;
+  answered.clear();
+  const http = next?.info.type === "http" || next?.info.type === "https";
   if (next) {
     listen(browser.proxy.onRequest, route, ALL);
-    listen(browser.webRequest.onAuthRequired, refuseProxyChallenge, ALL, ["blocking"]);
   } else {
     unlisten(browser.proxy.onRequest, route);
-    unlisten(browser.webRequest.onAuthRequired, refuseProxyChallenge);
   }
-  setHeaderSource("proxy authorization", next?.info.proxyAuthorizationHeader ? proxyAuthorization : null);
+  if (http) {
+    listen(browser.webRequest.onAuthRequired, answerProxyChallenge, ALL, ["blocking"]);
+    listen(browser.webRequest.onCompleted, forget, ALL);
+    listen(browser.webRequest.onErrorOccurred, forget, ALL);
+  } else {
+    unlisten(browser.webRequest.onAuthRequired, answerProxyChallenge);
+    unlisten(browser.webRequest.onCompleted, forget);
+    unlisten(browser.webRequest.onErrorOccurred, forget);
+  }
+  setHeaderSource("proxy authorization", http ? proxyAuthorization : null);
 }
 
 onReset("network proxy", () => applyProxy(null));

@@ -5,7 +5,8 @@
 // source here instead, and the listener exists while any source does.
 import { isPageRequest } from "./network_scope.js";
 
-// name → (details) => [{name, value}] to add or replace; later sources win.
+// name → (details) => [{name, value}] to add or replace (value null:
+// remove); later sources win.
 const sources = new Map();
 
 function rewriteHeaders(details) {
@@ -16,7 +17,8 @@ function rewriteHeaders(details) {
   }
   if (overrides.size === 0) return {};
   const kept = details.requestHeaders.filter((h) => !overrides.has(h.name.toLowerCase()));
-  return { requestHeaders: [...kept, ...overrides.values()] };
+  const added = [...overrides.values()].filter((h) => h.value !== null);
+  return { requestHeaders: [...kept, ...added] };
 }
 
 // Sets (or, with null, removes) the source called `name`.

@@ -58,11 +58,11 @@ const EVENTS = {
 // Only events after a commit count as this navigation's: a document that
 // was still loading when `start` ran (the blank page of a new tab, a slow
 // page) finishes after it. Firefox reports no commit for about:blank, so
-// there its onBeforeNavigate stands in. `ignoreUrl(url)` drops events of such a document
-// that come before the commit too; `sameDocument(url)` says whether a
-// fragment or pushState change to `url` completes the navigation. A page
-// restored from the back/forward cache commits and completes without a
-// DOMContentLoaded: done reports bfcache.
+// there its onBeforeNavigate stands in. `ignoreUrl(url)` drops the events
+// of such a document before the commit too; `sameDocument(url)` says
+// whether a fragment or pushState change to `url` completes the
+// navigation. A page restored from the back/forward cache commits and
+// completes without a DOMContentLoaded: done reports bfcache.
 export function followNavigation(start, options) {
   const { waitUntil, ms, what, ignoreUrl = () => false, sameDocument = () => false } = options;
   let tabId;

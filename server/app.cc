@@ -201,6 +201,9 @@ int Run(int argc, char** argv) {
   int grpc_port = 0;
   builder.AddListeningPort(config->grpc_address, grpc::InsecureServerCredentials(), &grpc_port);
   builder.RegisterService(&service);
+  // Room for an UploadFile at its limit; larger requests are refused by
+  // gRPC itself (RESOURCE_EXHAUSTED) before they are read.
+  builder.SetMaxReceiveMessageSize(static_cast<int>(config->service.max_upload_bytes + (1 << 20)));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || grpc_port == 0) {
     spdlog::critical("cannot serve gRPC on {}", config->grpc_address);

@@ -13,9 +13,9 @@ const FORMATS = new Map([
   ["IMAGE_FORMAT_JPEG", "jpeg"],
 ]);
 const DEFAULT_JPEG_QUALITY = 90;
-// A full-page capture is clamped to this (documented in the proto): the
-// top-left part of a longer or wider page. Beyond these Firefox's snapshot
-// either fails or takes seconds and hundreds of MB.
+// A full-page (or element) capture is clamped to its top-left part of at
+// most this size; the response's width and height say so. Beyond this a
+// snapshot takes seconds and hundreds of MB of memory.
 const MAX_CAPTURE_SIDE = 16384;
 const MAX_CAPTURE_PIXELS = 40_000_000;
 const MIN_VIEWPORT = 100;

@@ -42,6 +42,13 @@ const MODIFIERS = new Map([
   ["MODIFIER_META", "meta"],
 ]);
 
+// Key names press_key knows besides single characters.
+const NAMED_KEYS = new Set([
+  "Enter", "Tab", "Backspace", "Delete", "Escape", "Insert", "ArrowLeft", "ArrowUp", "ArrowRight", "ArrowDown",
+  "Home", "End", "PageUp", "PageDown", "Shift", "Control", "Alt", "Meta", "CapsLock", "ContextMenu",
+  ...Array.from({ length: 12 }, (_, i) => `F${i + 1}`),
+]);
+
 // "<tabId>.<frameId>.<document generation>.<n>", made by page/elements.js.
 const ELEMENT_ID = /^(\d+)\.(\d+)\.([0-9a-z]+)\.(\d+)$/;
 
@@ -125,22 +132,72 @@ function callElementLibrary(op, context, args) {
   return library ? library.call(op, context, args) : { __missing: true };
 }
 
+// Watches for the frame's document to be ready (DOMContentLoaded) or its
+// load to fail: {settled: a promise that also resolves after `ms`, stop}.
+function watchFrame(tabId, frameId, ms) {
+  const events = [browser.webNavigation.onDOMContentLoaded, browser.webNavigation.onErrorOccurred];
+  let listener;
+  let timer;
+  const stop = () => {
+    clearTimeout(timer);
+    for (const event of events) event.removeListener(listener);
+  };
+  const settled = new Promise((resolve) => {
+    listener = (details) => {
+      if (details.tabId === tabId && details.frameId === frameId) resolve();
+    };
+    for (const event of events) event.addListener(listener);
+    timer = setTimeout(resolve, ms);
+  }).finally(stop);
+  return { settled, stop };
+}
+
+function betweenDocuments(error) {
+  return error instanceof CommandError && /Missing host permission/.test(error.message);
+}
+
+// Runs the library call. A frame caught between two documents (Firefox
+// refuses scripts there with "Missing host permission") is asked again once
+// its next document is ready. A page Firefox never lets extensions script
+// (about:config, other extensions' pages) is not loading: that error stands.
+async function runInSettledFrame(where, args, options) {
+  const started = Date.now();
+  const left = () => options.timeoutMs - (Date.now() - started);
+  try {
+    return await runInFrame(where, callElementLibrary, args, options);
+  } catch (e) {
+    if (!betweenDocuments(e)) throw e;
+  }
+  const watch = watchFrame(where.tabId, where.frameId, Math.max(0, left()));
+  try {
+    return await runInFrame(where, callElementLibrary, args, { ...options, timeoutMs: left() });
+  } catch (e) {
+    const tab = await browser.tabs.get(where.tabId).catch(() => null);
+    if (!betweenDocuments(e) || tab?.status !== "loading") throw e;
+    await watch.settled;
+    if (left() <= 0) throw e;
+    return runInFrame(where, callElementLibrary, args, { ...options, timeoutMs: left() });
+  } finally {
+    watch.stop();
+  }
+}
+
 // Calls `op` of page/elements.js in one frame. A frame that has no library
 // yet (loaded before the extension, or a privileged page that refused the
 // content script) gets it injected once.
 async function callPage({ tabId, frameId, spec }, op, args, ms) {
-  const context = { tabId, frameId };
+  const where = { tabId, frameId };
   const options = { world: "ISOLATED", timeoutMs: ms, what: `${op.replace(/_/g, " ")} in tab ${tabId} frame ${frameId}` };
-  const fullArgs = { element: spec, ...args };
+  const callArgs = [op, where, { element: spec, ...args }];
   try {
-    let result = await runInFrame({ tabId, frameId }, callElementLibrary, [op, context, fullArgs], options);
+    let result = await runInSettledFrame(where, callArgs, options);
     if (result?.__missing) {
       await browser.scripting.executeScript({
         target: { tabId, frameIds: [frameId] },
         files: ["/page/elements.js"],
         injectImmediately: true,
       });
-      result = await runInFrame({ tabId, frameId }, callElementLibrary, [op, context, fullArgs], options);
+      result = await runInFrame(where, callElementLibrary, callArgs, options);
     }
     if (result?.__missing) throw failedPrecondition(`the element library cannot run in tab ${tabId} frame ${frameId}`);
     return result;
@@ -252,7 +309,9 @@ async function typeText(params) {
 // press_key: one key on the element, or on whatever has focus.
 async function pressKey(params) {
   const key = params.key;
-  if (typeof key !== "string" || key === "") throw invalidArgument("key must be a non-empty key name");
+  if (typeof key !== "string" || (Array.from(key).length !== 1 && !NAMED_KEYS.has(key))) {
+    throw invalidArgument(`unknown key ${JSON.stringify(key)} (a character, or a name like Enter, Tab, ArrowDown, Escape, F5)`);
+  }
   return act(params, "press", { key, modifiers: parseModifiers(params.modifiers) }, { allowFocused: true });
 }
 

@@ -51,15 +51,16 @@ function documentFacts() {
   return { title: document.title, status: entry?.responseStatus ?? 0 };
 }
 
-// The title and HTTP status of the tab's document. A page that runs no
-// extension script (an error page) has the title Firefox shows, status 0.
+// The title and HTTP status of the tab's document. Firefox runs no
+// extension script in a top-level about:blank (it has no title) nor in an
+// error page (it has the title Firefox shows); both have status 0.
 async function pageFacts(tabId, ms) {
   try {
     return await runInFrame({ tabId }, documentFacts, [], { timeoutMs: ms, what: "reading the page's title" });
   } catch (e) {
     if (e instanceof CommandError && e.code === "DEADLINE_EXCEEDED") throw e;
     const tab = await browser.tabs.get(tabId);
-    return { title: tab.title ?? "", status: 0 };
+    return { title: tab.url === "about:blank" ? "" : (tab.title ?? ""), status: 0 };
   }
 }
 

@@ -11,6 +11,11 @@ import { waitForIdle } from "../network_idle.js";
 import { applyProxy, parseProxy } from "../network_proxy.js";
 
 const DEFAULT_IDLE_MS = 500;
+// The time-out answer must reach the server before its own deadline, which
+// timeout_ms leaves only 50 ms for; on a busy machine the hub takes longer
+// both ways, and the caller would get a bare deadline error instead of
+// which requests were still in flight. So the wait ends a little earlier.
+const ANSWER_MARGIN_MS = 250;
 
 // A google.protobuf.Duration in proto3 JSON ("1.500s") in milliseconds.
 function durationMs(params, name, fallback) {
@@ -57,8 +62,9 @@ async function wait_for_network_idle(params) {
   const idleMs = durationMs(params, "idle_time", DEFAULT_IDLE_MS);
   const ms = timeoutMs(params, 30000);
   const tab = await resolveTab(params.tab_id);
-  const left = Math.max(1, ms - (performance.now() - started));
-  return { waited: seconds(await waitForIdle(tab.id, idleMs, left)) };
+  const margin = Math.min(ANSWER_MARGIN_MS, ms / 4);
+  const waitMs = Math.max(1, ms - margin - (performance.now() - started));
+  return { waited: seconds(await waitForIdle(tab.id, { idleMs, waitMs, timeoutMs: ms })) };
 }
 
 export const networkCommands = {

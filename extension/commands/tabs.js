@@ -6,8 +6,11 @@ import { listFrames, resolveTab } from "../target.js";
 import { WAIT_NONE, activeTab, followNavigation } from "../tabs.js";
 import { checkUrl, waitUntil } from "./navigation.js";
 
+// TabInfo. The title is the one Firefox shows, except that the blank page
+// has none (Firefox labels it "New Tab").
 function tabInfo(tab) {
-  return { tab_id: tab.id, url: tab.url ?? "", title: tab.title ?? "", active: tab.active === true };
+  const title = tab.url === "about:blank" ? "" : (tab.title ?? "");
+  return { tab_id: tab.id, url: tab.url ?? "", title, active: tab.active === true };
 }
 
 // A tab the caller names; unlike resolveTab, 0 is not "the current tab".
@@ -25,8 +28,9 @@ async function open_tab(params) {
   const ms = timeoutMs(params, 30000);
   const active = params.background !== true;
   if (url === "about:blank" || mode === WAIT_NONE) {
+    // Nothing to wait for; the tab may not show its URL yet.
     const tab = await browser.tabs.create({ url, active });
-    return { tab: tabInfo(await browser.tabs.get(tab.id)) };
+    return { tab: { ...tabInfo(tab), url } };
   }
   let tabId;
   const { done } = followNavigation(

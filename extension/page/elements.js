@@ -19,6 +19,10 @@
   const generation = (Date.now().toString(36) + Math.random().toString(36).slice(2, 8)).replace(/[^0-9a-z]/g, "");
   const registry = new Map();  // n → WeakRef(element)
   const numbers = new WeakMap();  // element → n
+  // What was typed into fields whose value the browser sanitises while it
+  // is incomplete ("-" or "1." in a number field reads back as ""):
+  // field → {text, value}, valid while the field still holds `value`.
+  const typed = new WeakMap();
   let nextNumber = 1;
 
   const MAX_TEXT = 4096;
@@ -75,13 +79,14 @@
       if (e?.name === "TypeError") fail("INVALID_ARGUMENT", `xpath ${JSON.stringify(value)} does not select nodes`);
       fail("INVALID_ARGUMENT", `invalid xpath ${JSON.stringify(value)}: ${e?.message ?? e}`);
     }
-    const out = [];
+    // A text or attribute node stands for its element.
+    const out = new Set();
     for (let i = 0; i < snapshot.snapshotLength; i++) {
       const node = snapshot.snapshotItem(i);
       const el = node.nodeType === Node.ELEMENT_NODE ? node : node.nodeType === Node.ATTRIBUTE_NODE ? node.ownerElement : node.parentElement;
-      if (el && !out.includes(el)) out.push(el);
+      if (el) out.add(el);
     }
-    return out;
+    return Array.from(out);
   }
 
   function byCss(value) {
@@ -287,8 +292,6 @@
     "/": ["Slash", 191], "`": ["Backquote", 192], "[": ["BracketLeft", 219], "\\": ["Backslash", 220],
     "]": ["BracketRight", 221], "'": ["Quote", 222],
   };
-  const NAMED_KEYS = new Set([...Object.keys(KEY_CODES).filter((k) => k !== " "),
-    ...Array.from({ length: 12 }, (_, i) => `F${i + 1}`)]);
 
   function keyIdentity(key) {
     if (KEY_CODES[key] !== undefined && key !== " ") return { code: key === "Meta" ? "MetaLeft" : key, keyCode: KEY_CODES[key] };
@@ -409,8 +412,12 @@
       const [start, end] = compute([el.selectionStart, el.selectionEnd], el.value);
       el.setRangeText(text, start, end, "end");
     } else {
-      const [start, end] = compute([el.value.length, el.value.length], el.value);
-      el.value = el.value.slice(0, start) + text + el.value.slice(end);
+      const memory = typed.get(el);
+      const current = memory && memory.value === el.value ? memory.text : el.value;
+      const [start, end] = compute([current.length, current.length], current);
+      const next = current.slice(0, start) + text + current.slice(end);
+      el.value = next;
+      typed.set(el, { text: next, value: el.value });
     }
     el.dispatchEvent(new InputEvent("input", { bubbles: true, composed: true, inputType, data }));
   }
@@ -540,12 +547,6 @@
       keyEvent("keyup", el, key, flags);
     }
     if (before !== null && el.value !== before) el.dispatchEvent(new Event("change", { bubbles: true }));
-  }
-
-  function validateKey(key) {
-    if (!isPrintable(key) && !NAMED_KEYS.has(key)) {
-      fail("INVALID_ARGUMENT", `unknown key ${JSON.stringify(key)} (a character, or a name like Enter, Tab, ArrowDown, Escape, F5)`);
-    }
   }
 
   // ------------------------------------------------------------ controls ---
@@ -684,7 +685,6 @@
       return { element: describe(el, context) };
     },
     press: (el, context, { key, modifiers }) => {
-      validateKey(key);
       if (document.activeElement !== el && el !== document.body) focusElement(el);
       pressKey(el, key, modifiers);
       return { element: describe(el, context) };

@@ -158,6 +158,41 @@ TEST_F(HubTest, AnAuthenticatedClientReceivesCommandsAndAnswersThem) {
   EXPECT_EQ(hub_->refused_total(), 0);
 }
 
+TEST_F(HubTest, EventFramesReachTheEventSinkAndNothingElse) {
+  absl::Mutex mu;
+  std::vector<nlohmann::json> events;
+  channel_->SetEventSink([&](const nlohmann::json& event) {
+    absl::MutexLock lock(&mu);
+    events.push_back(event);
+  });
+  Client client(hub_->port());
+  ASSERT_TRUE(client.Hello(session_.value(), kSecret));
+  // Malformed and unknown frames are dropped; only event objects count.
+  client.Send(R"({"type": "event", "event": "not an object"})");
+  client.Send(R"({"type": "other", "event": {"kind": "X"}})");
+  client.Send(R"({"type": "event", "event": {"kind": "KIND_CONSOLE", "text": "one"}})");
+  client.Send(R"({"type": "event", "event": {"kind": "KIND_PAGE_ERROR", "text": "two"}})");
+  {
+    absl::MutexLock lock(&mu);
+    auto two = [&] { return events.size() >= 2; };
+    mu.AwaitWithTimeout(absl::Condition(&two), absl::Seconds(5));
+    ASSERT_EQ(events.size(), 2u);
+    EXPECT_EQ(events[0]["text"], "one");
+    EXPECT_EQ(events[1]["kind"], "KIND_PAGE_ERROR");
+  }
+  // With the sink removed, events are dropped; commands still work.
+  channel_->SetEventSink(nullptr);
+  client.Send(R"({"type": "event", "event": {"kind": "KIND_CONSOLE", "text": "three"}})");
+  CallResult ok;
+  channel_->Call("ping", nlohmann::json::object(), absl::Now() + absl::Seconds(5), ok.Callback());
+  std::optional<nlohmann::json> command = client.Read();
+  ASSERT_TRUE(command.has_value());
+  client.Send(nlohmann::json{{"id", (*command)["id"]}, {"ok", true}, {"result", {}}}.dump());
+  ASSERT_TRUE(ok.Wait());
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(events.size(), 2u);
+}
+
 TEST_F(HubTest, ClientsThatCannotProveTheSessionAreRefusedAndHearNothing) {
   struct Attempt {
     const char* what;

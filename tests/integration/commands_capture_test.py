@@ -205,14 +205,18 @@ class CaptureTest(unittest.TestCase):
         self.assertLess(len(default.image), len(high.image))
 
     def test_element_below_the_fold(self):
-        response = self.screenshot(element=pb.ElementTarget(locator=locator("#blue")))
-        image = decode(response)
-        self.assertEqual(image.size, (BLUE[2], BLUE[3]))
-        self.assertEqual((response.width, response.height), (BLUE[2], BLUE[3]))
-        self.assertEqual(count(image, "blue"), BLUE[2] * BLUE[3])
-        self.assertEqual(self.evaluate("scrollY"), 0)
+        # Wherever the page is scrolled to, and without scrolling it.
+        for scroll in (0, 1200, 3000):
+            self.evaluate(f"scrollTo(0, {scroll})")
+            response = self.screenshot(element=pb.ElementTarget(locator=locator("#blue")))
+            image = decode(response)
+            self.assertEqual(image.size, (BLUE[2], BLUE[3]))
+            self.assertEqual((response.width, response.height), (BLUE[2], BLUE[3]))
+            self.assertEqual(count(image, "blue"), BLUE[2] * BLUE[3], f"scrolled to {scroll}")
+            self.assertEqual(self.evaluate("scrollY"), min(scroll, HEIGHT - self.viewport()[1]))
 
     def test_element_inside_a_frame(self):
+        self.evaluate("scrollTo(0, 300)")
         target = pb.Target(frame=pb.FrameSelector(name="inner"))
         response = self.screenshot(element=pb.ElementTarget(target=target, locator=locator("#yellow")))
         image = decode(response)
@@ -228,6 +232,14 @@ class CaptureTest(unittest.TestCase):
         self.navigate("/")
         self.assert_status(grpc.StatusCode.FAILED_PRECONDITION, lambda: self.screenshot(element=by_id),
                            "stale element")
+
+    def test_a_background_tab(self):
+        opened = self.stub.OpenTab(pb.OpenTabRequest(lease_id=self.lease, url=self.pages.base + "/inner",
+                                                     background=True), timeout=60)
+        image = decode(self.screenshot(tab_id=opened.tab.tab_id))
+        self.assert_block(image, "yellow", *YELLOW)
+        self.assertEqual(count(image, "red"), 0)
+        self.assert_block(decode(self.screenshot()), "red", *RED)
 
     def test_screenshot_errors(self):
         missing = pb.ElementTarget(locator=locator("#missing"))

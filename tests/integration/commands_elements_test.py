@@ -48,7 +48,7 @@ FORM = b"""<!doctype html><title>Form</title><body>
   <input type=file id=file name=file>
   <button id=send type=submit>Send</button>
 </form>
-<input id=outside value="abc"><button id=disabled disabled>Off</button><div id=hidden style="display:none">Hidden</div>
+<input id=outside value="abc"><input id=number type=number><input id=mail type=email><button id=disabled disabled>Off</button><div id=hidden style="display:none">Hidden</div>
 <div id=editor contenteditable>Note:</div>
 """ + RECORDER + b"</body>"
 
@@ -278,6 +278,8 @@ class ElementCommandsTest(unittest.TestCase):
                                     f"stale element {shy.element_id}")
         self.assertTrue(details.startswith("stale element"), details)
         self.assert_fails(grpc.StatusCode.INVALID_ARGUMENT, lambda: self.get(by_id("no-such-id")), "no-such-id")
+        # The registry lives in the extension's world, not the page's.
+        self.assertEqual(self.evaluate("typeof window.__foxpoolElements"), "undefined")
 
     # ------------------------------------------------------------------ waits
 
@@ -355,6 +357,10 @@ class ElementCommandsTest(unittest.TestCase):
             self.assertIn(entry, log)
         self.assertEqual(log.count("input:outside"), 3)  # The clear, then one per character.
         self.assertIn("change:outside", log)
+        # Fields without a text selection (number, email) are typed into too.
+        for field, text in [("#number", "-1.5"), ("#mail", "ada@example.org")]:
+            self.stub.TypeText(pb.TypeTextRequest(lease_id=self.lease, element=css(field), text=text), timeout=30)
+            self.assertEqual(self.get(css(field), "value")[1]["value"], text)
         self.stub.TypeText(pb.TypeTextRequest(lease_id=self.lease, element=css("#editor"), text=" hi"), timeout=30)
         # Firefox's editor keeps a typed space as a no-break space.
         self.assertEqual(self.evaluate("document.getElementById('editor').textContent").replace("\xa0", " "), "Note: hi")

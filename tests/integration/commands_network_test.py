@@ -44,6 +44,10 @@ def png(width, height):
             + chunk(b"IEND", b""))
 
 
+def basic(credentials):
+    return "Basic " + base64.b64encode(credentials.encode()).decode()
+
+
 def html(body):
     return ("text/html; charset=utf-8", f"<!DOCTYPE html>{body}".encode())
 
@@ -158,26 +162,30 @@ class HttpProxy:
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_CONNECT(self):
-                # Recorded, then refused: the tests need only the request.
-                with proxy.lock:
-                    proxy.requests.append((f"CONNECT {self.path}",
-                                           self.headers.get("Proxy-Authorization")))
-                self.send_error(502)
-
-            def do_GET(self):
+            def authorized(self, what):
                 authorization = self.headers.get("Proxy-Authorization")
                 with proxy.lock:
-                    proxy.requests.append((self.path, authorization))
+                    proxy.requests.append((what, authorization))
                     wanted = proxy.credentials
-                if wanted and authorization != "Basic " + base64.b64encode(wanted.encode()).decode():
-                    body = b"proxy authentication required"
+                if wanted and authorization != basic(wanted):
                     self.send_response(407)
                     self.send_header("Proxy-Authenticate", 'Basic realm="foxpool-test"')
-                else:
-                    host = self.path.split("/")[2] if self.path.startswith("http://") else "?"
-                    body = f"<!DOCTYPE html><title>proxied {host}</title><p>via proxy</p>".encode()
-                    self.send_response(200)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return False
+                return True
+
+            def do_CONNECT(self):
+                # Recorded, then refused: the tests need only the request.
+                if self.authorized(f"CONNECT {self.path}"):
+                    self.send_error(502)
+
+            def do_GET(self):
+                if not self.authorized(self.path):
+                    return
+                host = self.path.split("/")[2] if self.path.startswith("http://") else "?"
+                body = f"<!DOCTYPE html><title>proxied {host}</title><p>via proxy</p>".encode()
+                self.send_response(200)
                 self.send_header("Content-Type", "text/html")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
@@ -517,34 +525,51 @@ class NetworkCommandsTest(unittest.TestCase):
                          lambda: self.navigate(f"http://{PROXIED_HOST}/direct"), "NS_ERROR_UNKNOWN_HOST")
         self.assertNotIn(f"http://{PROXIED_HOST}/direct", [p for p, _ in self.proxy.seen()])
 
+    def proxy_auth_seen(self, what):
+        return [auth for path, auth in self.proxy.seen() if path == what]
+
     def test_http_proxy_authentication(self):
         self.proxy.credentials = "fox:s3cret"
-        self.set_proxy(type=pb.PROXY_TYPE_HTTP, host="127.0.0.1", port=self.proxy.port,
-                       username="fox", password="s3cret")
-        url = f"http://{PROXIED_HOST}/auth-{token()}"
-        reply = self.navigate(url)
-        self.assertEqual(reply.title, f"proxied {PROXIED_HOST}")
-        answers = [auth for path, auth in self.proxy.seen() if path == url]
-        self.assertEqual(answers, ["Basic " + base64.b64encode(b"fox:s3cret").decode()])
-        # An https: page's tunnel is asked for with them too (the test proxy
-        # then refuses it).
-        self.assert_code(grpc.StatusCode.UNAVAILABLE, lambda: self.navigate(f"https://{PROXIED_HOST}/"))
-        self.assertIn((f"CONNECT {PROXIED_HOST}:443", answers[0]), self.proxy.seen())
+        proxy = dict(type=pb.PROXY_TYPE_HTTP, host="127.0.0.1", port=self.proxy.port)
 
-        # Wrong credentials: the proxy's 407 fails the request at once
-        # (no second try, no login prompt).
-        self.set_proxy(type=pb.PROXY_TYPE_HTTP, host="127.0.0.1", port=self.proxy.port,
-                       username="fox", password="wrong")
+        # Wrong credentials: sent, challenged, answered once, then the
+        # request fails (no loop, no login prompt).
+        self.set_proxy(**proxy, username="fox", password="wrong")
         url = f"http://{PROXIED_HOST}/wrong-{token()}"
         self.assert_code(grpc.StatusCode.UNAVAILABLE, lambda: self.navigate(url))
-        answers = [auth for path, auth in self.proxy.seen() if path == url]
-        self.assertEqual(answers, ["Basic " + base64.b64encode(b"fox:wrong").decode()])
+        self.assertEqual(self.proxy_auth_seen(url), [basic("fox:wrong")] * 2)
 
-        # Without credentials nothing is sent: none were cached for the proxy.
-        self.set_proxy(type=pb.PROXY_TYPE_HTTP, host="127.0.0.1", port=self.proxy.port)
+        # Right ones go with the request itself.
+        self.set_proxy(**proxy, username="fox", password="s3cret")
+        url = f"http://{PROXIED_HOST}/auth-{token()}"
+        self.assertEqual(self.navigate(url).title, f"proxied {PROXIED_HOST}")
+        self.assertEqual(self.proxy_auth_seen(url), [basic("fox:s3cret")])
+
+        # An https: page's tunnel: the proxy's challenge is answered.
+        self.assert_code(grpc.StatusCode.UNAVAILABLE, lambda: self.navigate(f"https://{PROXIED_HOST}/"))
+        self.assertEqual(self.proxy_auth_seen(f"CONNECT {PROXIED_HOST}:443")[-1], basic("fox:s3cret"))
+
+        # Without credentials none are sent (not even Firefox's cached
+        # ones), and the challenge fails the request.
+        self.set_proxy(**proxy)
         url = f"http://{PROXIED_HOST}/none-{token()}"
         self.assert_code(grpc.StatusCode.UNAVAILABLE, lambda: self.navigate(url))
-        self.assertEqual([auth for path, auth in self.proxy.seen() if path == url], [None])
+        self.assertEqual(self.proxy_auth_seen(url), [None])
+
+    @unittest.expectedFailure
+    def test_tunnel_credentials_do_not_outlive_the_lease(self):
+        # Firefox's HTTP auth cache keeps the identity answered to a CONNECT
+        # challenge and no extension API clears it (see network_proxy.js).
+        self.proxy.credentials = "fox:s3cret"
+        proxy = dict(type=pb.PROXY_TYPE_HTTP, host="127.0.0.1", port=self.proxy.port)
+        self.set_proxy(**proxy, username="fox", password="s3cret")
+        self.assert_code(grpc.StatusCode.UNAVAILABLE, lambda: self.navigate(f"https://{PROXIED_HOST}/"))
+        self.release(self.lease)
+        self.lease = self.acquire()
+        self.set_proxy(**proxy)
+        before = len(self.proxy_auth_seen(f"CONNECT {PROXIED_HOST}:443"))
+        self.assert_code(grpc.StatusCode.UNAVAILABLE, lambda: self.navigate(f"https://{PROXIED_HOST}/"))
+        self.assertEqual(self.proxy_auth_seen(f"CONNECT {PROXIED_HOST}:443")[before:], [None])
 
     def test_socks5_proxy(self):
         self.set_proxy(type=pb.PROXY_TYPE_SOCKS5, host="127.0.0.1", port=self.socks.port)
