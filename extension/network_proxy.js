@@ -31,6 +31,10 @@ const ALL = { urls: ["<all_urls>"] };
 // {info, bypass: [host | {suffix}], credentials, authorization}; null: direct.
 let proxy = null;
 const answered = new Set(); // Ids of the requests whose challenge got the credentials.
+// Credentials went to a challenge during this lease. Firefox keeps them in
+// its HTTP auth cache, which no extension API clears, and would send them
+// for the next lease: such a window is recycled, not reused.
+let credentialsCached = false;
 
 function parseBypass(entry) {
   if (typeof entry !== "string" || entry === "" || /[\s/]/.test(entry)) {
@@ -104,6 +108,7 @@ function answerProxyChallenge(details) {
   if (!details.isProxy || !isPageRequest(details)) return {};
   if (!proxy?.credentials || answered.has(details.requestId)) return { cancel: true };
   answered.add(details.requestId);
+  credentialsCached = true;
   return { authCredentials: proxy.credentials };
 }
 
@@ -141,4 +146,9 @@ export function applyProxy(next) {
   setHeaderSource("proxy authorization", http ? proxyAuthorization : null);
 }
 
-onReset("network proxy", () => applyProxy(null));
+onReset("network proxy", () => {
+  applyProxy(null);
+  if (credentialsCached) {
+    throw new Error("Firefox caches the proxy credentials this lease gave and no extension API clears them, so the window is recycled");
+  }
+});

@@ -6,6 +6,7 @@ import { failedPrecondition, notFound, unavailable, withTimeout } from "./errors
 // reports them as bare numbers ("Error code 2152398861").
 const NS_BINDING_ABORTED = 0x804b0002;
 const NETWORK_ERRORS = new Map([
+  [0x80004004, "NS_ERROR_ABORT"],
   [0x804b000d, "NS_ERROR_CONNECTION_REFUSED"],
   [0x804b000e, "NS_ERROR_NET_TIMEOUT"],
   [0x804b0014, "NS_ERROR_NET_RESET"],
@@ -49,8 +50,8 @@ const EVENTS = {
 
 // Calls `start()` (which returns the id of the tab it navigates, so that it
 // may create that tab) and follows that tab's next top-level navigation.
-// Returns {started, done}: `started` resolves at the first sign of it (so a
-// caller can tell a history step that went nowhere), `done` with {url,
+// Returns {started, done}: `started` resolves with the URL at the first
+// sign of it (so a caller can tell a history step that went nowhere), `done` with {url,
 // bfcache, sameDocument} once the top document reached `waitUntil`
 // (WAIT_LOAD or WAIT_DOM_CONTENT_LOADED). Both reject with UNAVAILABLE on a
 // network error, DEADLINE_EXCEEDED after `ms`.
@@ -83,7 +84,7 @@ export function followNavigation(start, options) {
 
   function handle(kind, details) {
     if (kind !== "error" && ignoreUrl(details.url)) return;
-    hooks.started();
+    hooks.started(details.url);
     if (kind === "error") {
       // A load replaced by another (a process switch, a redirect) reports
       // NS_BINDING_ABORTED before the replacement goes on: keep waiting.

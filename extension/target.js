@@ -70,8 +70,10 @@ export async function resolveTarget(target) {
   let match;
   let what;
   if (frame.frame_id !== undefined) {
-    what = `frame id ${frame.frame_id}`;
-    match = frames.find((f) => f.frame_id === frame.frame_id);
+    // An int64: proto JSON sends it as a string.
+    const frameId = Number(frame.frame_id);
+    what = `frame id ${frameId}`;
+    match = frames.find((f) => f.frame_id === frameId);
   } else if (frame.index !== undefined) {
     what = `frame index ${frame.index}`;
     match = frames.find((f) => f.top_child && f.index === frame.index);

@@ -109,6 +109,12 @@ user_pref("browser.cache.disk_cache_ssl", false);
 user_pref("layout.css.devPixelsPerPx", "1.0");
 // Popups and dialogs are the caller's business, not a blocker.
 user_pref("dom.disable_beforeunload", true);
+// window.open is never blocked and always opens a tab of the one window
+// (ListTabs shows it); the opener stays the current tab until SwitchTab.
+user_pref("dom.disable_open_during_load", false);
+user_pref("browser.link.open_newwindow", 3);
+user_pref("browser.link.open_newwindow.restriction", 0);
+user_pref("browser.tabs.loadDivertedInBackground", true);
 user_pref("browser.download.panel.shown", true);
 )");
   return *prefs;

@@ -131,8 +131,11 @@ void StartCommand(
   *window_id = use->window_id();
   absl::Time deadline = std::min(call_deadline, started + *timeout);
   // The extension bounds its own wait a little earlier, so that a slow page
-  // comes back as the extension's precise error rather than a bare timeout.
-  params["timeout_ms"] = std::max<int64_t>(1, absl::ToInt64Milliseconds(deadline - started) - 50);
+  // comes back as the extension's precise error rather than a bare timeout
+  // (a tenth of the time, 50 to 250 ms: enough for a loaded machine).
+  absl::Duration left = deadline - started;
+  absl::Duration margin = std::clamp(left / 10, absl::Milliseconds(50), absl::Milliseconds(250));
+  params["timeout_ms"] = std::max<int64_t>(1, absl::ToInt64Milliseconds(left - margin));
   pool::Window& window = use->window();
   window.Call(command.method, params.dump(), deadline,
               [&pool, use = *std::move(use),

@@ -6,14 +6,15 @@
 // runs before any of the page's scripts can open a dialog).
 //
 // Not covered: beforeunload prompts (Firefox shows none to a page the user
-// never interacted with, which is every page here), and a dialog opened in
-// a frame before its content scripts ran (a script calling alert() on a
-// freshly inserted about:blank iframe right away gets Firefox's own dialog).
-import { invalidArgument } from "../errors.js";
+// never interacted with, which is every page here). Frames the page creates
+// get the hooks at once (Firefox runs match_about_blank content scripts in
+// a new iframe's initial document before the page can reach it).
+import { invalidArgument, withTimeout } from "../errors.js";
 import { onReset } from "../lease_state.js";
 
 const ACTIONS = new Set(["DIALOG_ACTION_DISMISS_UNSPECIFIED", "DIALOG_ACTION_ACCEPT"]);
 const DISMISS = { action: "DIALOG_ACTION_DISMISS_UNSPECIFIED" };
+const OPEN_DOCUMENTS_MS = 5000;
 
 let registration = null;
 let updating = Promise.resolve();
@@ -32,16 +33,20 @@ function setPolicyInFrame(policy) {
   globalThis.__foxpoolDialogPolicy = policy;
 }
 
+// Best effort, and bounded: a privileged page (about:blank) has no hooks
+// to tell, and a page stuck in a script loop never answers.
 async function setInOpenDocuments(policy) {
   const tabs = await browser.tabs.query({});
-  await Promise.all(tabs.map((tab) => browser.scripting
+  const told = Promise.all(tabs.map((tab) => browser.scripting
     .executeScript({ target: { tabId: tab.id, allFrames: true }, func: setPolicyInFrame, args: [policy], injectImmediately: true })
-    .catch(() => {})));  // A privileged page (about:blank) has no hooks to tell.
+    .catch(() => {})));
+  await withTimeout(told, OPEN_DOCUMENTS_MS, "telling the open documents").catch(() => {});
 }
 
 // Registers the policy for new documents (DISMISS, the hooks' default,
-// needs no registration) and tells the open ones. Runs one at a time.
-function applyPolicy(policy) {
+// needs no registration) and, unless told not to, tells the open ones.
+// Runs one at a time.
+function applyPolicy(policy, { openDocuments = true } = {}) {
   updating = updating.catch(() => {}).then(async () => {
     const previous = registration;
     registration = null;
@@ -55,7 +60,7 @@ function applyPolicy(policy) {
         matchAboutBlank: true,
       });
     }
-    await setInOpenDocuments(policy);
+    if (openDocuments) await setInOpenDocuments(policy);
   });
   return updating;
 }
@@ -65,6 +70,7 @@ async function set_dialog_policy(params) {
   return {};
 }
 
-onReset("dialog policy", () => applyPolicy(DISMISS));
+// The reset closes the lease's tabs: only new documents need to know.
+onReset("dialog policy", () => applyPolicy(DISMISS, { openDocuments: false }));
 
 export const dialogCommands = { set_dialog_policy };

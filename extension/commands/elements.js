@@ -84,6 +84,11 @@ function parseDuration(raw, fallback, field) {
   return Number(match[1]) * 1000;
 }
 
+async function frameExists(tabId, frameId) {
+  const frame = await browser.webNavigation.getFrame({ tabId, frameId }).catch(() => null);
+  return Boolean(frame);
+}
+
 function staleElement(id, why) {
   return failedPrecondition(`stale element ${id}: ${why}`);
 }
@@ -106,13 +111,7 @@ async function locate(elementTarget, { allowFocused = false } = {}) {
     } catch {
       throw staleElement(id, `tab ${tabId} is closed`);
     }
-    let frame = null;
-    try {
-      frame = await browser.webNavigation.getFrame({ tabId, frameId });
-    } catch {
-      frame = null;
-    }
-    if (!frame) throw staleElement(id, `frame ${frameId} of tab ${tabId} is gone`);
+    if (!(await frameExists(tabId, frameId))) throw staleElement(id, `frame ${frameId} of tab ${tabId} is gone`);
     return { tabId, frameId, spec: { id } };
   }
   const where = await resolveTarget(elementTarget?.target);
@@ -132,81 +131,117 @@ function callElementLibrary(op, context, args) {
   return library ? library.call(op, context, args) : { __missing: true };
 }
 
-// Watches for the frame's document to be ready (DOMContentLoaded) or its
-// load to fail: {settled: a promise that also resolves after `ms`, stop}.
-function watchFrame(tabId, frameId, ms) {
-  const events = [browser.webNavigation.onDOMContentLoaded, browser.webNavigation.onErrorOccurred];
-  let listener;
-  let timer;
-  const stop = () => {
-    clearTimeout(timer);
-    for (const event of events) event.removeListener(listener);
-  };
-  const settled = new Promise((resolve) => {
-    listener = (details) => {
-      if (details.tabId === tabId && details.frameId === frameId) resolve();
-    };
-    for (const event of events) event.addListener(listener);
-    timer = setTimeout(resolve, ms);
-  }).finally(stop);
-  return { settled, stop };
+// When a call must have answered: a little before the time the server gave,
+// so that the extension's precise error reaches it first.
+function deadlineFor(params) {
+  const budget = timeoutMs(params, DEFAULT_TIMEOUT_MS);
+  return Date.now() + budget - Math.min(250, budget / 10);
 }
 
-function betweenDocuments(error) {
-  return error instanceof CommandError && /Missing host permission/.test(error.message);
-}
-
-// Runs the library call. A frame caught between two documents (Firefox
-// refuses scripts there with "Missing host permission") is asked again once
-// its next document is ready. A page Firefox never lets extensions script
-// (about:config, other extensions' pages) is not loading: that error stands.
-async function runInSettledFrame(where, args, options) {
-  const started = Date.now();
-  const left = () => options.timeoutMs - (Date.now() - started);
-  try {
-    return await runInFrame(where, callElementLibrary, args, options);
-  } catch (e) {
-    if (!betweenDocuments(e)) throw e;
+// One frame's webNavigation events while a command runs in it.
+class FrameWatch {
+  constructor(tabId, frameId) {
+    this.onCommit = new Set();
+    this.onAny = new Set();
+    const mine = (details) => details.tabId === tabId && details.frameId === frameId;
+    this.committed = (details) => mine(details) && this.fire(true);
+    this.progressed = (details) => mine(details) && this.fire(false);
+    browser.webNavigation.onCommitted.addListener(this.committed);
+    for (const event of FrameWatch.PROGRESS) event.addListener(this.progressed);
   }
-  const watch = watchFrame(where.tabId, where.frameId, Math.max(0, left()));
-  try {
-    return await runInFrame(where, callElementLibrary, args, { ...options, timeoutMs: left() });
-  } catch (e) {
-    const tab = await browser.tabs.get(where.tabId).catch(() => null);
-    if (!betweenDocuments(e) || tab?.status !== "loading") throw e;
-    await watch.settled;
-    if (left() <= 0) throw e;
-    return runInFrame(where, callElementLibrary, args, { ...options, timeoutMs: left() });
-  } finally {
-    watch.stop();
+
+  static PROGRESS = [
+    browser.webNavigation.onDOMContentLoaded,
+    browser.webNavigation.onCompleted,
+    browser.webNavigation.onErrorOccurred,
+  ];
+
+  fire(commit) {
+    const due = [...this.onAny, ...(commit ? this.onCommit : [])];
+    this.onAny.clear();
+    if (commit) this.onCommit.clear();
+    for (const resolve of due) resolve();
+  }
+
+  // Resolves when the frame commits its next document.
+  nextDocument() {
+    return new Promise((resolve) => this.onCommit.add(resolve));
+  }
+
+  // Resolves at the frame's next navigation event, or after `ms`.
+  nextEvent(ms) {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.onAny.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.onAny.add(done);
+    });
+  }
+
+  stop() {
+    browser.webNavigation.onCommitted.removeListener(this.committed);
+    for (const event of FrameWatch.PROGRESS) event.removeListener(this.progressed);
+    this.fire(true);
+  }
+}
+
+// Firefox refuses scripts with "Missing host permission" in a frame caught
+// between two documents (just after a navigation commits) as it does on
+// pages no extension may script (about:config, other extensions' pages).
+const SCRIPTABLE_URL = /^(https?:|file:|data:|blob:|about:blank|about:srcdoc)/;
+
+async function betweenDocuments(error, { tabId, frameId }) {
+  if (!(error instanceof CommandError) || !/Missing host permission/.test(error.message)) return false;
+  const frame = await browser.webNavigation.getFrame({ tabId, frameId }).catch(() => null);
+  return SCRIPTABLE_URL.test(frame?.url ?? "");
+}
+
+// Runs the library call; a frame between two documents is asked again at
+// its next navigation event (or after a short back-off) until the deadline.
+async function runLibrary(where, callArgs, deadline, watch, what) {
+  for (let backoff = 25; ; backoff = Math.min(backoff * 2, 400)) {
+    try {
+      const timeout = Math.max(1, deadline - Date.now());
+      return await runInFrame(where, callElementLibrary, callArgs, { world: "ISOLATED", timeoutMs: timeout, what });
+    } catch (e) {
+      if (Date.now() + backoff >= deadline || !(await betweenDocuments(e, where))) throw e;
+    }
+    await watch.nextEvent(backoff);
   }
 }
 
 // Calls `op` of page/elements.js in one frame. A frame that has no library
 // yet (loaded before the extension, or a privileged page that refused the
 // content script) gets it injected once.
-async function callPage({ tabId, frameId, spec }, op, args, ms) {
+async function callPage({ tabId, frameId, spec }, op, args, deadline, watch = null) {
   const where = { tabId, frameId };
-  const options = { world: "ISOLATED", timeoutMs: ms, what: `${op.replace(/_/g, " ")} in tab ${tabId} frame ${frameId}` };
+  const what = `${op.replace(/_/g, " ")} in tab ${tabId} frame ${frameId}`;
   const callArgs = [op, where, { element: spec, ...args }];
+  const ownWatch = watch ?? new FrameWatch(tabId, frameId);
   try {
-    let result = await runInSettledFrame(where, callArgs, options);
+    let result = await runLibrary(where, callArgs, deadline, ownWatch, what);
     if (result?.__missing) {
       await browser.scripting.executeScript({
         target: { tabId, frameIds: [frameId] },
         files: ["/page/elements.js"],
         injectImmediately: true,
       });
-      result = await runInFrame(where, callElementLibrary, callArgs, options);
+      result = await runLibrary(where, callArgs, deadline, ownWatch, what);
     }
     if (result?.__missing) throw failedPrecondition(`the element library cannot run in tab ${tabId} frame ${frameId}`);
     return result;
   } catch (e) {
-    // The frame went away between locate() and the call.
-    if (spec?.id && e instanceof CommandError && e.code === "NOT_FOUND") {
-      throw staleElement(spec.id, e.message);
+    // The element's frame went away (before or during the call: Firefox
+    // then reports "Invalid frame IDs").
+    if (spec?.id && e instanceof CommandError && (/Invalid frame ID|has no frame/.test(e.message) || !(await frameExists(tabId, frameId)))) {
+      throw staleElement(spec.id, `frame ${frameId} of tab ${tabId} is gone`);
     }
     throw e;
+  } finally {
+    if (!watch) ownWatch.stop();
   }
 }
 
@@ -216,15 +251,17 @@ async function callPage({ tabId, frameId, spec }, op, args, ms) {
 // Throws NOT_FOUND (naming the locator), FAILED_PRECONDITION "stale element"
 // or INVALID_ARGUMENT. Used by other command families (capture, text).
 export async function inspectElement(elementTarget, { timeoutMs: ms = DEFAULT_TIMEOUT_MS } = {}) {
+  const deadline = deadlineFor({ timeout_ms: ms });
   const where = await locate(elementTarget);
-  const { element } = await callPage(where, "inspect", {}, ms);
+  const { element } = await callPage(where, "inspect", {}, deadline);
   return { tabId: where.tabId, frameId: where.frameId, info: element };
 }
 
 // Runs an element action and returns the ElementActionResponse.
 async function act(params, op, args = {}, options = {}) {
+  const deadline = deadlineFor(params);
   const where = await locate(params.element, options);
-  const result = await callPage(where, op, args, timeoutMs(params, DEFAULT_TIMEOUT_MS));
+  const result = await callPage(where, op, args, deadline);
   return { element: result.element };
 }
 
@@ -236,21 +273,21 @@ function seconds(ms) {
 
 // find_element: the first match of a locator; NOT_FOUND when none.
 async function findElement(params) {
+  const deadline = deadlineFor(params);
   const where = await resolveTarget(params.target);
   const locator = parseLocator(params.locator);
-  const ms = timeoutMs(params, DEFAULT_TIMEOUT_MS);
-  const { element } = await callPage({ ...where, spec: { locator } }, "inspect", {}, ms);
+  const { element } = await callPage({ ...where, spec: { locator } }, "inspect", {}, deadline);
   return { element };
 }
 
 // find_elements: every match, in document order, up to `limit`.
 async function findElements(params) {
+  const deadline = deadlineFor(params);
   const where = await resolveTarget(params.target);
   const locator = parseLocator(params.locator);
   const limit = params.limit ?? 0;
   if (!Number.isInteger(limit) || limit < 0) throw invalidArgument("limit must not be negative");
-  const ms = timeoutMs(params, DEFAULT_TIMEOUT_MS);
-  const { elements } = await callPage({ ...where, spec: null }, "find_all", { locator, limit: limit || DEFAULT_LIMIT }, ms);
+  const { elements } = await callPage({ ...where, spec: null }, "find_all", { locator, limit: limit || DEFAULT_LIMIT }, deadline);
   return { elements };
 }
 
@@ -260,33 +297,50 @@ async function getElement(params) {
   if (!Array.isArray(properties) || properties.some((p) => typeof p !== "string" || p === "")) {
     throw invalidArgument("properties must be non-empty names");
   }
+  const deadline = deadlineFor(params);
   const where = await locate(params.element);
-  const result = await callPage(where, "get", { properties }, timeoutMs(params, DEFAULT_TIMEOUT_MS));
+  const result = await callPage(where, "get", { properties }, deadline);
   return { element: result.element, properties: result.properties };
 }
 
 // wait_for_element: waits in the page (a MutationObserver) until a match of
-// the locator reaches the state. The page's own wait ends a little before
-// the command's time is up, so its DEADLINE_EXCEEDED says what it waited for.
+// the locator reaches the state. A navigation of the frame starts the wait
+// again in the new document. The page's own wait ends a little before the
+// command's time is up, so its DEADLINE_EXCEEDED says what it waited for.
 async function waitForElement(params) {
+  const started = Date.now();
   const where = await resolveTarget(params.target);
   const locator = parseLocator(params.locator);
   const state = enumValue(STATES, params.state, "ELEMENT_STATE_ATTACHED_UNSPECIFIED", "state");
   const requested = parseDuration(params.timeout, DEFAULT_WAIT_MS, "timeout");
-  const left = timeoutMs(params, requested + 1000);
-  const margin = Math.min(300, left / 10);
-  const waitMs = Math.max(0, Math.min(requested, left - margin));
-  const result = await callPage({ ...where, spec: null }, "wait", { locator, state, ms: Math.floor(waitMs) }, left);
-  if (state === "attached" || state === "visible") {
-    emit({
-      kind: "KIND_ELEMENT_APPEARED",
-      tab_id: where.tabId,
-      frame_id: where.frameId,
-      url: result.url ?? "",
-      text: `${locator.strategy} ${locator.value}`,
-    });
+  const budget = timeoutMs(params, requested + 1000);
+  const margin = Math.min(250, budget / 10);
+  const deadline = started + budget - margin;
+  const waitEnd = Math.min(started + requested, deadline - margin);
+  const watch = new FrameWatch(where.tabId, where.frameId);
+  try {
+    for (;;) {
+      const replaced = watch.nextDocument().then(() => null);
+      const args = { locator, state, ms: Math.max(0, waitEnd - Date.now()), total: Math.max(0, waitEnd - started) };
+      const attempt = callPage({ ...where, spec: null }, "wait", args, deadline, watch).then((result) => ({ result }));
+      attempt.catch(() => {});  // Abandoned when the document is replaced first.
+      const outcome = await Promise.race([attempt, replaced]);
+      if (!outcome) continue;
+      const { result } = outcome;
+      if (state === "attached" || state === "visible") {
+        emit({
+          kind: "KIND_ELEMENT_APPEARED",
+          tab_id: where.tabId,
+          frame_id: where.frameId,
+          url: result.url ?? "",
+          text: `${locator.strategy} ${locator.value}`,
+        });
+      }
+      return { ...(result.element ? { element: result.element } : {}), waited: seconds(Date.now() - started) };
+    }
+  } finally {
+    watch.stop();
   }
-  return { ...(result.element ? { element: result.element } : {}), waited: seconds(result.waited_ms) };
 }
 
 // click: scrolls into view, checks it is visible and enabled, then the
@@ -334,8 +388,9 @@ async function selectOption(params) {
   if (!Array.isArray(values) || values.some((v) => typeof v !== "string")) {
     throw invalidArgument("values must be strings");
   }
+  const deadline = deadlineFor(params);
   const where = await locate(params.element);
-  const result = await callPage(where, "select", { values }, timeoutMs(params, DEFAULT_TIMEOUT_MS));
+  const result = await callPage(where, "select", { values }, deadline);
   return { selected: result.selected };
 }
 

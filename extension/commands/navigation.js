@@ -14,7 +14,7 @@ const WAIT_UNTIL = new Map([
 
 // A history step that the page cannot vouch for (its entries are not all
 // of its origin) counts as going nowhere when nothing starts this soon.
-const HISTORY_START_GRACE_MS = 2000;
+const HISTORY_START_GRACE_MS = 3000;
 
 // An absolute http(s) URL or about:blank, normalised as Firefox will
 // report it.
@@ -66,17 +66,23 @@ async function pageFacts(tabId, ms) {
 
 // Starts a navigation of `tabId` with `start` and answers NavigateResponse
 // once it reached `mode`. `expect` is the URL asked for (navigate) or null
-// (reload and history steps). `historyRoom` (history steps) resolves to
-// "yes", "none" or "unknown" before anything starts.
+// (reload and history steps). `historyRoom` (history steps only) resolves
+// to "yes", "none" or "unknown" before anything starts; a step the page
+// could not vouch for must show a sign of life within the grace period.
 async function runNavigation(tabId, start, { mode, ms, what, expect = null, historyRoom = null }) {
   const began = performance.now();
-  const deadline = began + ms;
-  const left = () => Math.max(1, deadline - performance.now());
+  const left = () => Math.max(1, began + ms - performance.now());
+  const answer = (url, title = "", status = 0) => ({
+    url,
+    title,
+    http_status: status,
+    took: duration(performance.now() - began),
+  });
   const room = historyRoom ? await historyRoom(left()) : "yes";
   if (room === "none") throw failedPrecondition(`${what}: the tab's history has no such entry`);
-  if (mode === WAIT_NONE && room === "yes") {
+  if (mode === WAIT_NONE && !historyRoom) {
     await start();
-    return { url: expect ?? (await browser.tabs.get(tabId)).url, title: "", http_status: 0, took: duration(performance.now() - began) };
+    return answer(expect ?? (await browser.tabs.get(tabId)).url);
   }
   const { started, done } = followNavigation(
     async () => {
@@ -93,28 +99,24 @@ async function runNavigation(tabId, start, { mode, ms, what, expect = null, hist
     },
   );
   done.catch(() => {});
-  if (room === "unknown") {
+  if (historyRoom) {
+    const grace = room === "unknown" ? Math.min(HISTORY_START_GRACE_MS, left()) : left();
+    let url;
     try {
-      await withTimeout(started, Math.min(HISTORY_START_GRACE_MS, left()), what);
+      url = await withTimeout(started, grace, what);
     } catch (e) {
-      if (e instanceof CommandError && e.code === "DEADLINE_EXCEEDED") {
-        throw failedPrecondition(`${what}: nothing started within ${HISTORY_START_GRACE_MS} ms; the tab's history has no such entry`);
+      if (room === "unknown" && e instanceof CommandError && e.code === "DEADLINE_EXCEEDED") {
+        throw failedPrecondition(`${what}: nothing started within ${grace} ms; the tab's history has no such entry`);
       }
       throw e;
     }
-    if (mode === WAIT_NONE) {
-      return { url: (await browser.tabs.get(tabId)).url, title: "", http_status: 0, took: duration(performance.now() - began) };
-    }
+    // The entry's URL, as the step began.
+    if (mode === WAIT_NONE) return answer(url);
   }
   const reached = await done;
   const facts = await pageFacts(tabId, left());
-  return {
-    url: reached.url,
-    title: facts.title,
-    // A restored or same-document page was served by no response now.
-    http_status: reached.bfcache || reached.sameDocument ? 0 : facts.status,
-    took: duration(performance.now() - began),
-  };
+  // A restored or same-document page was served by no response now.
+  return answer(reached.url, facts.title, reached.bfcache || reached.sameDocument ? 0 : facts.status);
 }
 
 // Runs in the top frame (MAIN world, where the Navigation API lives):
@@ -132,7 +134,8 @@ function historyRoomInPage(step) {
 function historyRoom(tabId, step) {
   return async (ms) => {
     try {
-      return await runInFrame({ tabId }, historyRoomInPage, [step], { world: "MAIN", timeoutMs: ms, what: "reading the tab's history" });
+      const options = { world: "MAIN", timeoutMs: ms, what: "reading the tab's history" };
+      return await runInFrame({ tabId }, historyRoomInPage, [step], options);
     } catch (e) {
       if (e instanceof CommandError && e.code === "DEADLINE_EXCEEDED") throw e;
       return "unknown";  // A page that runs no extension script: try and see.
@@ -189,7 +192,8 @@ function serializeDocument() {
 // The HTML of the tab's top document, or of one frame (`target`).
 async function content(params) {
   const where = await resolveTarget(params.target ?? { tab_id: params.tab_id });
-  const html = await runInFrame(where, serializeDocument, [], { timeoutMs: timeoutMs(params, 30000), what: "reading the page's HTML" });
+  const options = { timeoutMs: timeoutMs(params, 30000), what: "reading the page's HTML" };
+  const html = await runInFrame(where, serializeDocument, [], options);
   return { html: html ?? "" };
 }
 

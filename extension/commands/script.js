@@ -59,22 +59,23 @@ function evaluateArgs(params) {
 // the Function constructor (which does not run anything), so that a syntax
 // error is told apart from a SyntaxError the script throws while running.
 async function evaluateInPage(source, args, maxChars) {
+  const Parse = (function () {}).constructor;  // Whatever the page did to window.Function.
   const fail = (code, message) => ({ __error: { code, message } });
   const thrown = (e) => {
     const head = e instanceof Error || (e && typeof e === "object" && "message" in e)
       ? `${e.name ?? "Error"}: ${e.message}`
-      : `uncaught ${typeof e === "string" ? e : String(e)}`;
+      : `Uncaught ${typeof e === "string" ? e : String(e)}`;
     const stack = e?.stack ? `\n${e.stack}` : "";
     return fail("UNKNOWN", `${head}${stack}`);
   };
   let text;
   try {
     try {
-      Function(`return (${source}\n)`);
+      Parse(`return (${source}\n)`);
       text = `(${source}\n)`;
     } catch (e) {
       if (!(e instanceof SyntaxError)) throw e;
-      Function(source);
+      Parse(source);
       text = source;
     }
   } catch (e) {
@@ -160,24 +161,29 @@ function allowInPolicy(policy, hashes) {
   for (const name of ["script-src-elem", "script-src", "default-src"]) {
     const at = names.indexOf(name);
     if (at < 0) continue;
+    const indent = /^\s*/.exec(directives[at])[0];
     const [directive, ...sources] = directives[at].trim().split(/\s+/);
     const lower = sources.map((s) => s.toLowerCase());
     const hashesOrNonces = lower.some((s) => /^'(nonce-|sha\d+-|strict-dynamic')/.test(s));
     // A hash would switch 'unsafe-inline' off; it is not needed there.
     if (lower.includes("'unsafe-inline'") && !hashesOrNonces) return policy;
     const kept = sources.filter((s) => s.toLowerCase() !== "'none'");
-    directives[at] = ` ${[directive, ...kept, ...hashes].join(" ")}`;
+    directives[at] = `${indent}${[directive, ...kept, ...hashes].join(" ")}`;
     return directives.join(";");
   }
   return policy;  // No directive restricts scripts.
 }
+
+// Report-only policies too: they would report the preload scripts to the
+// site.
+const CSP_HEADERS = new Set(["content-security-policy", "content-security-policy-report-only"]);
 
 // webRequest.onHeadersReceived (blocking) for documents and frames.
 function allowPreloadsInCsp(details) {
   const hashes = [...preloads.values()].map((p) => p.hash);
   let changed = false;
   const responseHeaders = details.responseHeaders.map((header) => {
-    if (header.name.toLowerCase() !== "content-security-policy" || !header.value) return header;
+    if (!CSP_HEADERS.has(header.name.toLowerCase()) || !header.value) return header;
     const value = header.value.split(",").map((policy) => allowInPolicy(policy, hashes)).join(",");
     changed ||= value !== header.value;
     return { name: header.name, value };

@@ -79,7 +79,10 @@ async function set_cookie(params) {
   if (cookie.domain) details.domain = cookie.domain;
   if (cookie.path) details.path = cookie.path;
   if (cookie.expires) {
-    if (!Number.isFinite(cookie.expires) || cookie.expires < 0) throw invalidArgument("cookie.expires must be seconds since the epoch");
+    if (!Number.isFinite(cookie.expires)) throw invalidArgument("cookie.expires must be seconds since the epoch");
+    if (cookie.expires * 1000 <= Date.now()) {
+      throw invalidArgument("cookie.expires is in the past (DeleteCookies removes cookies)");
+    }
     details.expirationDate = cookie.expires;
   }
   if (cookie.http_only) details.httpOnly = true;
@@ -95,7 +98,7 @@ async function set_cookie(params) {
     throw invalidArgument(`cookie "${cookie.name}" was refused for ${details.url}: ${e?.message ?? e}`);
   }
   if (!stored) {
-    throw invalidArgument(`cookie "${cookie.name}" was not stored for ${details.url} (already expired?)`);
+    throw invalidArgument(`cookie "${cookie.name}" was not stored for ${details.url}`);
   }
   return { cookie: cookieToProto(stored) };
 }

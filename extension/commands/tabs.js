@@ -1,6 +1,6 @@
 // open_tab, list_tabs, switch_tab, close_tab, list_frames. Every tab lives
 // in the window's one browser window; the current tab is its active one.
-import { failedPrecondition, invalidArgument, notFound } from "../errors.js";
+import { CommandError, failedPrecondition, invalidArgument, notFound } from "../errors.js";
 import { timeoutMs } from "../params.js";
 import { listFrames, resolveTab } from "../target.js";
 import { WAIT_NONE, activeTab, followNavigation } from "../tabs.js";
@@ -40,7 +40,13 @@ async function open_tab(params) {
     },
     { waitUntil: mode, ms, what: `opening a tab at ${url}`, ignoreUrl: (u) => u === "about:blank" },
   );
-  await done;
+  try {
+    await done;
+  } catch (e) {
+    // The tab stays (showing Firefox's error page, or still loading).
+    if (!(e instanceof CommandError) || tabId === undefined) throw e;
+    throw new CommandError(e.code, `${e.message} (tab ${tabId} stays open)`);
+  }
   return { tab: tabInfo(await browser.tabs.get(tabId)) };
 }
 
@@ -51,25 +57,24 @@ async function list_tabs() {
   return { tabs: tabs.map((tab) => ({ ...tabInfo(tab), active: tab.id === current.id })) };
 }
 
-// Makes a tab the current one.
+// Makes a tab the current one. A popup that Firefox opened as a window of
+// its own is focused too, since the current tab is the focused window's.
 async function switch_tab(params) {
   const tab = await namedTab(params);
   await browser.tabs.update(tab.id, { active: true });
+  const current = await activeTab();
+  if (current.id !== tab.id) await browser.windows.update(tab.windowId, { focused: true });
   return { tab: tabInfo(await browser.tabs.get(tab.id)) };
 }
 
-// Closes a tab (0: the current one); another becomes current if it was.
-// The window's last tab stays: closing it would close the window.
+// Closes a tab (0: the current one). Firefox makes a neighbour (or the
+// opener) current when it was. The last tab stays: closing it would close
+// the window.
 async function close_tab(params) {
   const tab = params.tab_id ? await namedTab(params) : await activeTab();
   const all = await browser.tabs.query({});
   if (all.length <= 1) throw failedPrecondition(`tab ${tab.id} is the window's last tab`);
   await browser.tabs.remove(tab.id);
-  const [active] = await browser.tabs.query({ active: true });
-  if (!active) {
-    const [next] = await browser.tabs.query({});
-    await browser.tabs.update(next.id, { active: true });
-  }
   return {};
 }
 

@@ -48,27 +48,42 @@
     return `${strategy} ${JSON.stringify(value)}`;
   }
 
-  function normalisedText(el) {
-    return (el.textContent ?? "").replace(/\s+/g, " ").trim();
+  function normalise(text) {
+    return text.replace(/\s+/g, " ").trim();
   }
 
+  // Not text a reader sees.
+  const SKIPPED_FOR_TEXT = new Set(["script", "style", "noscript", "template", "head", "title"]);
+
   // Elements whose text matches, innermost only: an element that matches
-  // only because a descendant does is skipped.
+  // only because a descendant does is skipped. One pass, bottom-up, so each
+  // element's text is built from its children's.
   function byText(value, exact) {
-    const wanted = value.replace(/\s+/g, " ").trim();
-    const matches = [];
-    const walker = document.createTreeWalker(document.documentElement ?? document, NodeFilter.SHOW_ELEMENT);
-    for (let node = walker.currentNode; node; node = walker.nextNode()) {
-      if (node.nodeType !== Node.ELEMENT_NODE) continue;
-      if (["script", "style", "noscript", "template", "head", "title"].includes(node.localName)) continue;
-      const text = normalisedText(node);
-      if (exact ? text === wanted : text.includes(wanted)) matches.push(node);
-    }
-    const hasMatchInside = new Set();
-    for (const el of matches) {
-      for (let up = el.parentElement; up && !hasMatchInside.has(up); up = up.parentElement) hasMatchInside.add(up);
-    }
-    return matches.filter((el) => !hasMatchInside.has(el));
+    const wanted = normalise(value);
+    const found = [];  // [document order, element]
+    let order = 0;
+    // Returns [the node's text, whether an element in it matched].
+    const visit = (node) => {
+      const position = order++;
+      let text = "";
+      let matchedInside = false;
+      for (let child = node.firstChild; child; child = child.nextSibling) {
+        if (child.nodeType === Node.TEXT_NODE || child.nodeType === Node.CDATA_SECTION_NODE) {
+          text += child.data;
+        } else if (child.nodeType === Node.ELEMENT_NODE && !SKIPPED_FOR_TEXT.has(child.localName)) {
+          const [childText, childMatched] = visit(child);
+          text += childText;
+          matchedInside ||= childMatched;
+        }
+      }
+      if (node.nodeType !== Node.ELEMENT_NODE) return [text, matchedInside];
+      const own = normalise(text);
+      const matched = exact ? own === wanted : own.includes(wanted);
+      if (matched && !matchedInside) found.push([position, node]);
+      return [text, matched || matchedInside];
+    };
+    for (const root of [document, ...shadowRoots()]) visit(root);
+    return found.sort((a, b) => a[0] - b[0]).map(([, el]) => el);
   }
 
   function byXPath(value) {
@@ -89,9 +104,30 @@
     return Array.from(out);
   }
 
+  // The open shadow roots of the document, nested ones included, in
+  // document order of their hosts.
+  function shadowRoots() {
+    const roots = [];
+    const visit = (root) => {
+      const walker = document.createTreeWalker(root, NodeFilter.SHOW_ELEMENT);
+      for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        if (node.shadowRoot) {
+          roots.push(node.shadowRoot);
+          visit(node.shadowRoot);
+        }
+      }
+    };
+    visit(document);
+    return roots;
+  }
+
+  // The document's matches, then those inside open shadow roots (a
+  // selector does not cross a shadow boundary).
   function byCss(value) {
     try {
-      return Array.from(document.querySelectorAll(value));
+      const matches = Array.from(document.querySelectorAll(value));
+      for (const root of shadowRoots()) matches.push(...root.querySelectorAll(value));
+      return matches;
     } catch (e) {
       fail("INVALID_ARGUMENT", `invalid css selector ${JSON.stringify(value)}: ${e?.message ?? e}`);
     }
@@ -186,6 +222,78 @@
     } catch (e) {
       return JSON.stringify(String(value ?? e));
     }
+  }
+
+  // --------------------------------------------------------------- focus ---
+
+  // Whether `el` saw a native `type` event while `action` ran.
+  function fires(el, type, action) {
+    let seen = false;
+    const listener = () => {
+      seen = true;
+    };
+    el.addEventListener(type, listener, true);
+    try {
+      action();
+    } finally {
+      el.removeEventListener(type, listener, true);
+    }
+    return seen;
+  }
+
+  // Focus and blur events as a focused window has them. Headless Firefox's
+  // window never has system focus (document.hasFocus() is false), so
+  // el.focus() moves document.activeElement without any event: the events
+  // are then dispatched here.
+  function announceFocusChange(from, to) {
+    const away = from && from !== document.body && from !== to ? from : null;
+    if (away) {
+      away.dispatchEvent(new FocusEvent("blur", { relatedTarget: to, composed: true }));
+      away.dispatchEvent(new FocusEvent("focusout", { bubbles: true, relatedTarget: to, composed: true }));
+    }
+    if (to) {
+      to.dispatchEvent(new FocusEvent("focus", { relatedTarget: away, composed: true }));
+      to.dispatchEvent(new FocusEvent("focusin", { bubbles: true, relatedTarget: away, composed: true }));
+    }
+  }
+
+  function focusOnly(el) {
+    const previous = document.activeElement;
+    if (previous === el) return;
+    const native = fires(el, "focus", () => el.focus());
+    if (!native && document.activeElement === el) announceFocusChange(previous, el);
+  }
+
+  function blurActive() {
+    const previous = document.activeElement;
+    if (!previous || previous === document.body) return;
+    const native = fires(previous, "blur", () => previous.blur());
+    if (!native && document.activeElement !== previous) announceFocusChange(previous, null);
+  }
+
+  // Focuses a field with the caret at the end of its text.
+  function focusElement(el) {
+    if (document.activeElement === el) return;
+    focusOnly(el);
+    if (isTextField(el) && SELECTION_TYPES.has(el.type ?? "text")) {
+      el.setSelectionRange(el.value.length, el.value.length);
+    } else if (el.isContentEditable) {
+      caretToEnd(el);
+    }
+  }
+
+  function caretIntoEditable(el) {
+    const selection = getSelection();
+    if (!selection.rangeCount || !el.contains(selection.anchorNode)) caretToEnd(el);
+  }
+
+  function caretToEnd(el) {
+    const selection = getSelection();
+    const range = document.createRange();
+    range.selectNodeContents(el);
+    range.collapse(false);
+    selection.removeAllRanges();
+    selection.addRange(range);
   }
 
   // --------------------------------------------------------------- mouse ---
@@ -287,6 +395,7 @@
     ArrowLeft: 37, ArrowUp: 38, ArrowRight: 39, ArrowDown: 40, Home: 36, End: 35, PageUp: 33, PageDown: 34,
     Shift: 16, Control: 17, Alt: 18, Meta: 224, CapsLock: 20, ContextMenu: 93,
   };
+  const MODIFIER_KEYS = new Set(["Shift", "Control", "Alt", "Meta"]);
   const PUNCTUATION = {
     ";": ["Semicolon", 59], "=": ["Equal", 61], ",": ["Comma", 188], "-": ["Minus", 173], ".": ["Period", 190],
     "/": ["Slash", 191], "`": ["Backquote", 192], "[": ["BracketLeft", 219], "\\": ["Backslash", 220],
@@ -294,7 +403,8 @@
   };
 
   function keyIdentity(key) {
-    if (KEY_CODES[key] !== undefined && key !== " ") return { code: key === "Meta" ? "MetaLeft" : key, keyCode: KEY_CODES[key] };
+    if (MODIFIER_KEYS.has(key)) return { code: `${key}Left`, keyCode: KEY_CODES[key] };
+    if (KEY_CODES[key] !== undefined && key !== " ") return { code: key, keyCode: KEY_CODES[key] };
     if (/^F([1-9]|1[0-2])$/.test(key)) return { code: key, keyCode: 111 + Number(key.slice(1)) };
     if (key === " ") return { code: "Space", keyCode: 32 };
     if (/^[a-z]$/i.test(key)) return { code: `Key${key.toUpperCase()}`, keyCode: key.toUpperCase().charCodeAt(0) };
@@ -329,76 +439,6 @@
     }
     if (el.matches(":disabled")) fail("FAILED_PRECONDITION", `element <${el.localName}> is disabled`);
     if (el.readOnly) fail("FAILED_PRECONDITION", `element <${el.localName}> is read-only`);
-  }
-
-  // Whether `el` saw a native `type` event while `action` ran.
-  function fires(el, type, action) {
-    let seen = false;
-    const listener = () => {
-      seen = true;
-    };
-    el.addEventListener(type, listener, true);
-    try {
-      action();
-    } finally {
-      el.removeEventListener(type, listener, true);
-    }
-    return seen;
-  }
-
-  // Focus and blur events as a focused window has them. Headless Firefox's
-  // window never has system focus (document.hasFocus() is false), so
-  // el.focus() moves document.activeElement without any event: the events
-  // are then dispatched here.
-  function announceFocusChange(from, to) {
-    const away = from && from !== document.body && from !== to ? from : null;
-    if (away) {
-      away.dispatchEvent(new FocusEvent("blur", { relatedTarget: to, composed: true }));
-      away.dispatchEvent(new FocusEvent("focusout", { bubbles: true, relatedTarget: to, composed: true }));
-    }
-    if (to) {
-      to.dispatchEvent(new FocusEvent("focus", { relatedTarget: away, composed: true }));
-      to.dispatchEvent(new FocusEvent("focusin", { bubbles: true, relatedTarget: away, composed: true }));
-    }
-  }
-
-  function focusOnly(el) {
-    const previous = document.activeElement;
-    if (previous === el) return;
-    const native = fires(el, "focus", () => el.focus());
-    if (!native && document.activeElement === el) announceFocusChange(previous, el);
-  }
-
-  function blurActive() {
-    const previous = document.activeElement;
-    if (!previous || previous === document.body) return;
-    const native = fires(previous, "blur", () => previous.blur());
-    if (!native && document.activeElement !== previous) announceFocusChange(previous, null);
-  }
-
-  // Focuses a field with the caret at the end of its text.
-  function focusElement(el) {
-    if (document.activeElement === el) return;
-    focusOnly(el);
-    if (isTextField(el) && SELECTION_TYPES.has(el.type ?? "text")) {
-      el.setSelectionRange(el.value.length, el.value.length);
-    } else if (el.isContentEditable) {
-      caretToEnd(el);
-    }
-  }
-
-  function caretIntoEditable(el) {
-    const selection = getSelection();
-    if (!selection.rangeCount || !el.contains(selection.anchorNode)) caretToEnd(el);
-  }
-
-  function caretToEnd(el) {
-    const selection = getSelection();
-    const range = document.createRange();
-    range.selectNodeContents(el);
-    range.collapse(false);
-    selection.removeAllRanges();
-    selection.addRange(range);
   }
 
   // Changes a text field's value as an edit would: beforeinput (the page may
@@ -608,11 +648,17 @@
 
   // ---------------------------------------------------------------- wait ---
 
+  // Events that change what is visible without a DOM mutation: a
+  // stylesheet or image finishing its load, an animation or transition
+  // ending, the viewport changing size.
+  const LAYOUT_EVENTS = ["load", "transitionend", "animationend", "resize"];
+  const OBSERVED = { childList: true, subtree: true, attributes: true, characterData: true };
+
   // Settles when a match of the locator reaches `state`, checking at the
-  // start and after every DOM mutation (attributes too, so class and style
-  // changes count); at the timeout, one last check, then DEADLINE_EXCEEDED.
-  function waitFor(context, { locator, state, ms }) {
-    const started = performance.now();
+  // start, after every DOM mutation (attributes too, so class and style
+  // changes count) and after layout events; at the timeout, one last check,
+  // then DEADLINE_EXCEEDED.
+  function waitFor(context, { locator, state, ms, total }) {
     const check = () => {
       const matches = query(locator);
       switch (state) {
@@ -636,30 +682,37 @@
         if (done) return;
         done = true;
         observer?.disconnect();
+        for (const type of LAYOUT_EVENTS) window.removeEventListener(type, attempt, true);
         clearTimeout(timer);
         resolve(outcome);
       };
+      const observed = new Set();
       const attempt = () => {
         try {
+          // Mutations inside shadow roots do not reach the document's observer.
+          for (const root of shadowRoots()) {
+            if (!observed.has(root)) observer.observe(root, OBSERVED);
+            observed.add(root);
+          }
           const found = check();
-          if (found) finish({ ...found, waited_ms: performance.now() - started, url: location.href });
+          if (found) finish({ ...found, url: location.href });
         } catch (e) {
           finish(toError(e));
         }
       };
-      attempt();
-      if (done) return;
       observer = new MutationObserver(attempt);
-      observer.observe(document, { childList: true, subtree: true, attributes: true, characterData: true });
+      observer.observe(document, OBSERVED);
+      for (const type of LAYOUT_EVENTS) window.addEventListener(type, attempt, true);
       timer = setTimeout(() => {
         attempt();
         finish({
           __error: {
             code: "DEADLINE_EXCEEDED",
-            message: `no element matching ${describeLocator(locator)} became ${state} within ${ms} ms`,
+            message: `no element matching ${describeLocator(locator)} became ${state} within ${Math.round(total ?? ms)} ms`,
           },
         });
       }, ms);
+      attempt();
     });
   }
 

@@ -20,12 +20,14 @@
   const page = window.wrappedJSObject;
 
   // A frame that logs in a tight loop must not flood the extension's
-  // messaging: past the budget, events are counted and the count reported.
+  // messaging: past the budget, events are counted (not even formatted)
+  // and the count reported once the budget allows.
   let budgetStart = 0;
   let sentInBudget = 0;
   let dropped = 0;
 
-  function send(event) {
+  // `describeEvent()` builds the event, only when it is going to be sent.
+  function send(describeEvent) {
     const now = Date.now();
     if (now - budgetStart >= 1000) {
       budgetStart = now;
@@ -39,7 +41,7 @@
       dropped++;
       return;
     }
-    post({ ...event, time_ms: now });
+    post({ ...describeEvent(), time_ms: now });
   }
 
   function post(event) {
@@ -124,7 +126,7 @@
       if (typeof original !== "function") continue;
       exportFunction(function (...args) {
         try {
-          send({ kind: "KIND_CONSOLE", level, text: cap(formatArguments(args)) });
+          send(() => ({ kind: "KIND_CONSOLE", level, text: cap(formatArguments(args)) }));
         } catch {
           // Reporting must never break the page's logging.
         }
@@ -135,7 +137,7 @@
     }
   }
 
-  function reportError(value, fallbackText, fallbackStack) {
+  function errorEvent(value, fallbackText, fallbackStack) {
     let text = fallbackText;
     let stack = fallbackStack;
     try {
@@ -148,7 +150,7 @@
     } catch {
       // Keep the event's own description.
     }
-    send({ kind: "KIND_PAGE_ERROR", text: cap(text), stack: cap(stack) });
+    return { kind: "KIND_PAGE_ERROR", text: cap(text), stack: cap(stack) };
   }
 
   function hookErrors() {
@@ -156,10 +158,10 @@
       // Failed resource loads are plain Events, not ErrorEvents.
       if (!(event instanceof ErrorEvent)) return;
       const where = event.filename ? `@${event.filename}:${event.lineno}:${event.colno}` : "";
-      reportError(event.error, event.message, where);
+      send(() => errorEvent(event.error, event.message, where));
     });
     window.addEventListener("unhandledrejection", (event) => {
-      reportError(event.reason, "Unhandled rejection", "");
+      send(() => errorEvent(event.reason, "Unhandled rejection", ""));
     });
   }
 
@@ -172,12 +174,7 @@
     let answer = null;
     if (type === "confirm") answer = accept;
     if (type === "prompt" && accept) answer = policy.prompt_text || defaultValue;
-    send({
-      kind: "KIND_DIALOG_OPENED",
-      dialog_type: type,
-      text: cap(message),
-      dialog_answer: JSON.stringify(answer),
-    });
+    send(() => ({ kind: "KIND_DIALOG_OPENED", dialog_type: type, text: cap(message), dialog_answer: JSON.stringify(answer) }));
     return answer;
   }
 

@@ -68,16 +68,17 @@ def decode(response):
     return image
 
 
+# Which channels are near 255 (the others near 0) → the block's colour.
+COLOURS = {(True, False, False): "red", (False, True, False): "green",
+           (False, False, True): "blue", (True, True, False): "yellow"}
+
+
 def colour(pixel):
-    """The block colour a pixel shows, or None for anything else."""
+    """The block colour a pixel shows, or None (white, black, grey ...)."""
     r, g, b = pixel[:3]
-    hi, lo = 200, 60
-    return {
-        (True, False, False): "red",
-        (False, True, False): "green",
-        (False, False, True): "blue",
-        (True, True, False): "yellow",
-    }.get((r > hi, g > hi, b > hi)) if min(r, g, b) < lo else None
+    if min(r, g, b) >= 60:
+        return None
+    return COLOURS.get((r > 200, g > 200, b > 200))
 
 
 def count(image, name):
@@ -134,7 +135,6 @@ class CaptureTest(unittest.TestCase):
         self.assertEqual(caught.exception.code(), code, caught.exception.details())
         for word in words:
             self.assertIn(word, caught.exception.details())
-        return caught.exception.details()
 
     def assert_block(self, image, name, left, top, width, height):
         """The block fills its box in `image`, and the pixels just outside it are not it."""

@@ -10,6 +10,7 @@ import email.parser
 import email.policy
 import http.server
 import json
+import queue
 import sys
 import threading
 import unittest
@@ -66,6 +67,11 @@ LOCATORS = b"""<!doctype html><title>Locators</title><body>
 <div id=box style="position:absolute; left:40px; top:100px; width:200px; height:50px" data-kind="box">Box</div>
 <div id=invisible style="visibility:hidden">ghost</div>
 <iframe name=inner-frame src="/frame"></iframe>
+<div id=host></div>
+<script>
+  // scriptonly-marker: text in a script is not page text.
+  document.getElementById('host').attachShadow({mode: 'open'}).innerHTML = '<span id=shadowed>in the shadow</span>';
+</script>
 </body>"""
 
 FRAME = b"""<!doctype html><title>Frame</title><body>
@@ -217,6 +223,17 @@ class ElementCommandsTest(unittest.TestCase):
         self.assertEqual(self.find("bold text, and", pb.LOCATOR_STRATEGY_PARTIAL_TEXT).attributes["id"], "para")
         self.assert_fails(grpc.StatusCode.NOT_FOUND, lambda: self.find("Exact", pb.LOCATOR_STRATEGY_TEXT),
                           'text "Exact"')
+        self.assert_fails(grpc.StatusCode.NOT_FOUND,
+                          lambda: self.find("scriptonly-marker", pb.LOCATOR_STRATEGY_PARTIAL_TEXT), "scriptonly-marker")
+
+    def test_locators_reach_into_open_shadow_roots(self):
+        self.open("/locators")
+        shadowed = self.find("#shadowed")
+        self.assertEqual(shadowed.text, "in the shadow")
+        self.assertEqual(self.find("in the shadow", pb.LOCATOR_STRATEGY_TEXT).element_id, shadowed.element_id)
+        self.evaluate("setTimeout(() => document.getElementById('host').shadowRoot.append("
+                      "Object.assign(document.createElement('b'), {id: 'added'})), 300)")
+        self.assertEqual(self.wait_for("#added").element.tag_name, "b")
 
     def test_find_elements_counts_and_limits(self):
         self.open("/locators")
@@ -262,6 +279,9 @@ class ElementCommandsTest(unittest.TestCase):
         self.stub.Click(pb.ClickRequest(lease_id=self.lease, element=by_id(button.element_id)), timeout=30)
         element, _ = self.get(by_id(button.element_id))
         self.assertEqual(element.text, "clicked in frame")
+        self.evaluate("document.querySelector('iframe').remove()")
+        self.assert_fails(grpc.StatusCode.FAILED_PRECONDITION, lambda: self.get(by_id(button.element_id)),
+                          f"stale element {button.element_id}")
 
     # ------------------------------------------------------------ element ids
 
@@ -314,6 +334,65 @@ class ElementCommandsTest(unittest.TestCase):
         # The window is still usable: the wait ended in the page too.
         self.evaluate("later(0)")
         self.assertEqual(self.wait_for("#late").element.text, "arrived late")
+
+    def test_wait_follows_the_frame_into_its_next_document(self):
+        self.open("/wait")
+        self.evaluate("setTimeout(() => { location.href = '/landing'; }, 300)")
+        reply = self.wait_for("#landed")
+        self.assertEqual(reply.element.text, "landed")
+        self.assertIsNotNone(self.site.request_to("/landing"))
+
+    def test_wait_reports_element_appeared_on_the_session_stream(self):
+        outgoing = queue.Queue()
+        outgoing.put(pb.SessionRequest(acquire=pb.AcquireRequest(labels={"test": "elements-events"})))
+        # The class's lease holds the only window: hand it back for this test.
+        self.stub.Release(pb.ReleaseRequest(lease_id=self.lease), timeout=30)
+        responses = self.stub.Session(iter(outgoing.get, None), timeout=120)
+        try:
+            self.assertTrue(next(responses).HasField("acquired"))
+            outgoing.put(pb.SessionRequest(command=pb.SessionCommand(id=1, navigate=pb.NavigateRequest(
+                url=self.site.base + "/wait"))))
+            self.assertEqual(next(r for r in responses if r.HasField("result")).result.code, 0)
+            outgoing.put(pb.SessionRequest(command=pb.SessionCommand(id=2, evaluate=pb.EvaluateRequest(
+                expression="later(200)"))))
+            outgoing.put(pb.SessionRequest(command=pb.SessionCommand(id=3, wait_for_element=pb.WaitForElementRequest(
+                locator=pb.Locator(value="#late"), timeout=duration_pb2.Duration(seconds=20)))))
+            appeared = None
+            for response in responses:
+                if response.HasField("event") and response.event.kind == pb.SessionEvent.KIND_ELEMENT_APPEARED:
+                    appeared = response.event
+                if response.HasField("result") and response.result.id == 3:
+                    self.assertEqual(response.result.code, 0, response.result.message)
+                    self.assertEqual(response.result.wait_for_element.element.text, "arrived late")
+                    break
+            if appeared is None:  # The event may trail the result.
+                appeared = next(r for r in responses if r.HasField("event")
+                                and r.event.kind == pb.SessionEvent.KIND_ELEMENT_APPEARED).event
+            self.assertEqual(appeared.text, "css #late")
+            self.assertEqual(appeared.frame_id, 0)
+            self.assertTrue(appeared.url.endswith("/wait"), appeared.url)
+            # In a child frame, the event names that frame (Firefox's frame ids
+            # exceed 32 bits).
+            outgoing.put(pb.SessionRequest(command=pb.SessionCommand(id=4, navigate=pb.NavigateRequest(
+                url=self.site.base + "/locators"))))
+            outgoing.put(pb.SessionRequest(command=pb.SessionCommand(id=5, wait_for_element=pb.WaitForElementRequest(
+                target=pb.Target(frame=pb.FrameSelector(name="inner-frame")),
+                locator=pb.Locator(value="#frame-button"), timeout=duration_pb2.Duration(seconds=20)))))
+            in_frame = next(r for r in responses if r.HasField("event")
+                            and r.event.kind == pb.SessionEvent.KIND_ELEMENT_APPEARED).event
+            self.assertEqual(in_frame.text, "css #frame-button")
+            self.assertNotEqual(in_frame.frame_id, 0)
+            self.assertTrue(in_frame.url.endswith("/frame"), in_frame.url)
+        finally:
+            outgoing.put(None)
+            responses.cancel()
+            type(self).lease = wait_until(self.reacquire, 60, "the window back after the session")
+
+    def reacquire(self):
+        try:
+            return self.stub.Acquire(pb.AcquireRequest(labels={"test": "elements"}), timeout=10).lease_id
+        except grpc.RpcError:
+            return None
 
     # ---------------------------------------------------------------- actions
 
@@ -411,8 +490,9 @@ class ElementCommandsTest(unittest.TestCase):
         self.assert_fails(grpc.StatusCode.NOT_FOUND, lambda: click(css("#nothing-here")), "#nothing-here")
         self.assert_fails(grpc.StatusCode.FAILED_PRECONDITION, lambda: self.stub.SelectOption(pb.SelectOptionRequest(
             lease_id=self.lease, element=css("#name"), values=["x"]), timeout=30), "not a <select>")
+        color = self.find("#color").element_id
         self.assert_fails(grpc.StatusCode.NOT_FOUND, lambda: self.stub.SelectOption(pb.SelectOptionRequest(
-            lease_id=self.lease, element=css("#color"), values=["Purple"]), timeout=30), '"Purple"')
+            lease_id=self.lease, element=by_id(color), values=["Purple"]), timeout=30), '"Purple"')
         self.assert_fails(grpc.StatusCode.FAILED_PRECONDITION, lambda: self.stub.SetChecked(pb.SetCheckedRequest(
             lease_id=self.lease, element=css("#name"), checked=True), timeout=30), "not a checkbox")
         self.assert_fails(grpc.StatusCode.FAILED_PRECONDITION, lambda: self.stub.SetChecked(pb.SetCheckedRequest(

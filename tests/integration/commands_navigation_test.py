@@ -270,8 +270,11 @@ class NavigationTest(unittest.TestCase):
                                       timeout=30)
         self.assertEqual((forward.url, forward.title), (self.site.url("/two"), "two"))
         self.assertEqual(self.evaluate("location.pathname"), '"/two"')
+        started = self.stub.GoBack(pb.HistoryRequest(lease_id=self.lease, wait_until=NONE),
+                                   timeout=30)
+        self.assertEqual((started.url, started.http_status), (self.site.url("/one"), 0))
+        wait_until(lambda: self.current_url() == self.site.url("/one"), 30, "the step back")
         # The lease's first page replaced the blank one: /one is the oldest entry.
-        self.stub.GoBack(pb.HistoryRequest(lease_id=self.lease), timeout=30)
         self.assertCode(grpc.StatusCode.FAILED_PRECONDITION,
                         lambda: self.stub.GoBack(pb.HistoryRequest(lease_id=self.lease),
                                                  timeout=30),
@@ -380,10 +383,15 @@ class NavigationTest(unittest.TestCase):
     def test_open_tab_waits_and_fails_like_navigate(self):
         blank = self.stub.OpenTab(pb.OpenTabRequest(lease_id=self.lease), timeout=30).tab
         self.assertEqual((blank.url, blank.active), ("about:blank", True))
-        self.assertCode(grpc.StatusCode.UNAVAILABLE,
-                        lambda: self.stub.OpenTab(pb.OpenTabRequest(
-                            lease_id=self.lease, url=refused_url()), timeout=30),
-                        "NS_ERROR_CONNECTION_REFUSED")
+        details = self.assertCode(grpc.StatusCode.UNAVAILABLE,
+                                  lambda: self.stub.OpenTab(pb.OpenTabRequest(
+                                      lease_id=self.lease, url=refused_url()), timeout=30),
+                                  "NS_ERROR_CONNECTION_REFUSED")
+        # The failed tab stays, named in the error, and can be closed.
+        failed = int(details.split("(tab ")[1].split()[0])
+        self.assertIn(failed, [t.tab_id for t in self.tabs()])
+        self.stub.CloseTab(pb.CloseTabRequest(lease_id=self.lease, tab_id=failed), timeout=30)
+        self.assertNotIn(failed, [t.tab_id for t in self.tabs()])
         self.assertCode(grpc.StatusCode.INVALID_ARGUMENT,
                         lambda: self.stub.OpenTab(pb.OpenTabRequest(
                             lease_id=self.lease, url="file:///etc/passwd"), timeout=30))
@@ -416,7 +424,12 @@ class NavigationTest(unittest.TestCase):
 
     # --- frames ------------------------------------------------------------
 
-    def test_frames_are_listed_and_targeted(self):
+    def frame_html(self, **selector):
+        target = pb.Target(frame=pb.FrameSelector(**selector))
+        return self.stub.GetContent(pb.GetContentRequest(lease_id=self.lease, target=target),
+                                    timeout=30).html
+
+    def test_frames_are_listed_in_document_order(self):
         self.navigate("/frames")
         frames = list(self.stub.ListFrames(pb.ListFramesRequest(lease_id=self.lease),
                                            timeout=30).frames)
@@ -427,21 +440,21 @@ class NavigationTest(unittest.TestCase):
         ])
         self.assertEqual(frames[0].parent_frame_id, -1)
         self.assertEqual([f.parent_frame_id for f in frames[1:]], [frames[0].frame_id] * 2)
+        self.assertIn("right frame body", self.frame_html(frame_id=frames[2].frame_id))
+        self.assertIn("left frame body", self.frame_html(frame_id=frames[1].frame_id))
 
-        def html(**selector):
-            target = pb.Target(frame=pb.FrameSelector(**selector))
-            return self.stub.GetContent(pb.GetContentRequest(lease_id=self.lease, target=target),
-                                        timeout=30).html
-
-        self.assertIn("right frame body", html(index=1))
-        self.assertIn("left frame body", html(index=0))
-        self.assertIn("left frame body", html(name="left"))
-        self.assertIn("right frame body", html(url="side=r"))
-        self.assertIn("right frame body", html(frame_id=frames[2].frame_id))
-        self.assertIn("<iframe", self.stub.GetContent(pb.GetContentRequest(lease_id=self.lease),
-                                                      timeout=30).html)
+    def test_frame_content_by_index_name_and_url(self):
+        self.navigate("/frames")
+        self.assertIn("left frame body", self.frame_html(index=0))
+        self.assertIn("right frame body", self.frame_html(index=1))
+        self.assertIn("left frame body", self.frame_html(name="left"))
+        self.assertIn("right frame body", self.frame_html(url="side=r"))
+        top = self.stub.GetContent(pb.GetContentRequest(lease_id=self.lease), timeout=30).html
+        self.assertIn('<iframe name="left"', top)
+        self.assertNotIn("left frame body", top)
         for selector in ({"name": "nope"}, {"index": 5}, {"url": "/elsewhere"}):
-            self.assertCode(grpc.StatusCode.NOT_FOUND, lambda: html(**selector), "frame")
+            self.assertCode(grpc.StatusCode.NOT_FOUND, lambda: self.frame_html(**selector),
+                            "frame")
 
     # --- the Session stream -------------------------------------------------
 

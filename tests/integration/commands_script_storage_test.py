@@ -19,6 +19,7 @@ import time
 import unittest
 
 import grpc
+from google.protobuf import duration_pb2
 
 from foxpool.v1 import browser_pool_pb2 as pb
 from foxpoold import Foxpoold, wait_until
@@ -38,12 +39,19 @@ PRELOAD = "window.__preloaded = (window.__preloaded || 0) + 1;"
 PAGES = {
     "/frames": (HTML, b"<!doctype html><title>frames</title><script>var who = 'top';</script>"
                       b"<iframe name='child' src='/child'></iframe>", []),
+    "/sandboxed": (HTML, b"<!doctype html><title>sandboxed</title>"
+                         b"<iframe name='boxed' sandbox='allow-scripts' src='/child'></iframe>", []),
     "/child": (HTML, b"<!doctype html><title>child</title><script>var who = 'child';</script>", []),
     "/preload": (HTML, f"<!doctype html><title>-</title><script>{RECORD}</script>"
                        "<iframe name='inner' src='/preload-child'></iframe>".encode(), []),
     "/preload-child": (HTML, f"<!doctype html><title>-</title><script>{RECORD}</script>".encode(), []),
     "/preload-csp": (HTML, b"<!doctype html><title>-</title><script src='/record.js'></script>",
                      [STRICT_CSP]),
+    "/preload-meta-csp": (HTML, b"<!doctype html><meta http-equiv='Content-Security-Policy' "
+                               b"content=\"script-src 'self'\"><title>-</title><script src='/record.js'></script>",
+                          []),
+    "/preload-nonce-csp": (HTML, f"<!doctype html><title>-</title><script nonce='n0nce'>{RECORD}</script>".encode(),
+                           [("Content-Security-Policy", "default-src 'none'; script-src 'nonce-n0nce' 'strict-dynamic'")]),
     "/record.js": (JS, RECORD.encode(), []),
     "/set-cookies": (HTML, b"<!doctype html><title>cookies</title>",
                      [("Set-Cookie", "plain=p1; Path=/"),
@@ -53,6 +61,7 @@ PAGES = {
 console.log("hello %s", "world", {n: 1});
 console.warn("careful", 42);
 console.error(new RangeError("out of range"));
+console.info("x".repeat(20000));
 document.getElementById("answers").textContent =
     JSON.stringify([confirm("sure?"), prompt("name?", "nobody")]);
 setTimeout(() => { throw new TypeError("boom"); }, 0);
@@ -194,17 +203,16 @@ class ScriptStorageTest(unittest.TestCase):
     def url(self, path):
         return self.pages.base + path
 
-    def navigate(self, path, lease=None):
-        return self.stub.Navigate(pb.NavigateRequest(lease_id=lease or self.lease, url=self.url(path)),
-                                  timeout=60)
+    def navigate(self, path):
+        return self.stub.Navigate(pb.NavigateRequest(lease_id=self.lease, url=self.url(path)), timeout=60)
 
-    def evaluate(self, expression, lease=None, **fields):
-        reply = self.stub.Evaluate(pb.EvaluateRequest(lease_id=lease or self.lease, expression=expression,
-                                                      **fields), timeout=60)
+    def evaluate(self, expression, **fields):
+        reply = self.stub.Evaluate(pb.EvaluateRequest(lease_id=self.lease, expression=expression, **fields),
+                                   timeout=60)
         return json.loads(reply.result_json)
 
-    def title(self, lease=None):
-        return self.stub.GetTitle(pb.GetTitleRequest(lease_id=lease or self.lease), timeout=30).title
+    def title(self):
+        return self.stub.GetTitle(pb.GetTitleRequest(lease_id=self.lease), timeout=30).title
 
     def assert_code(self, code, call, *args, contains=None):
         with self.assertRaises(grpc.RpcError) as raised:
@@ -248,18 +256,26 @@ class ScriptStorageTest(unittest.TestCase):
         self.assert_code(grpc.StatusCode.INVALID_ARGUMENT, self.stub.Evaluate,
                          pb.EvaluateRequest(lease_id=self.lease, expression="({body: document.body})"),
                          contains="DOM node")
+        self.assert_code(grpc.StatusCode.DEADLINE_EXCEEDED, self.stub.Evaluate,
+                         pb.EvaluateRequest(lease_id=self.lease, expression="new Promise(() => {})",
+                                            timeout=duration_pb2.Duration(seconds=1)))
         self.assert_code(grpc.StatusCode.RESOURCE_EXHAUSTED, self.stub.Evaluate,
                          pb.EvaluateRequest(lease_id=self.lease, expression="'x'.repeat(17 << 20)"))
+        # A page whose Content-Security-Policy forbids eval.
+        self.navigate("/preload-csp")
+        self.assert_code(grpc.StatusCode.FAILED_PRECONDITION, self.stub.Evaluate,
+                         pb.EvaluateRequest(lease_id=self.lease, expression="1"),
+                         contains="Content-Security-Policy")
+        self.navigate("/frames")
         self.assertEqual(self.evaluate("async () => { await null; return {ok: [1, 'two']}; }"),
                          {"ok": [1, "two"]})
         self.assertIsNone(self.evaluate("undefined"))
 
     # ----------------------------------------------------- preload scripts
 
-    def add_preload(self, source=PRELOAD, lease=None, **fields):
-        return self.stub.AddPreloadScript(
-            pb.AddPreloadScriptRequest(lease_id=lease or self.lease, source=source, **fields),
-            timeout=30).script_id
+    def add_preload(self, source=PRELOAD, **fields):
+        return self.stub.AddPreloadScript(pb.AddPreloadScriptRequest(lease_id=self.lease, source=source, **fields),
+                                          timeout=30).script_id
 
     def frame_title(self, name):
         return self.evaluate("document.title", target=pb.Target(frame=pb.FrameSelector(name=name)))
@@ -271,9 +287,11 @@ class ScriptStorageTest(unittest.TestCase):
         # the frame, and it ran once in each.
         self.assertEqual(self.title(), "preloaded=1")
         wait_until(lambda: self.frame_title("inner") == "preloaded=1", 30, "the frame's record")
-        # Under script-src 'self' too (the page's script is an external file).
-        self.navigate("/preload-csp")
-        self.assertEqual(self.title(), "preloaded=1")
+        # Under a Content-Security-Policy that forbids inline scripts: in a
+        # header, in a <meta> element, with nonces and 'strict-dynamic'.
+        for path in ("/preload-csp", "/preload-meta-csp", "/preload-nonce-csp"):
+            self.navigate(path)
+            self.assertEqual(self.title(), "preloaded=1", path)
 
         self.stub.RemovePreloadScript(pb.RemovePreloadScriptRequest(lease_id=self.lease, script_id=script_id),
                                       timeout=30)
@@ -283,6 +301,12 @@ class ScriptStorageTest(unittest.TestCase):
         self.assertEqual(self.title(), "preloaded=undefined")
         self.assert_code(grpc.StatusCode.NOT_FOUND, self.stub.RemovePreloadScript,
                          pb.RemovePreloadScriptRequest(lease_id=self.lease, script_id=script_id))
+
+    def test_preload_scripts_run_in_the_order_added(self):
+        self.add_preload("window.__order = ['first'];")
+        self.add_preload("window.__order.push('second');")
+        self.navigate("/preload")
+        self.assertEqual(self.evaluate("window.__order"), ["first", "second"])
 
     def test_preload_script_top_frame_only(self):
         self.add_preload(top_frame_only=True)
@@ -297,6 +321,7 @@ class ScriptStorageTest(unittest.TestCase):
         self.navigate("/preload")
         self.assertEqual(self.title(), "preloaded=1")
         self.assertTrue(self.evaluate("confirm('ok?')"))
+        # The pool has one window: the next lease gets the same one, reset.
         self.release(self.lease)
         self.lease = self.acquire()
         self.navigate("/preload")
@@ -351,6 +376,14 @@ class ScriptStorageTest(unittest.TestCase):
         self.assert_code(grpc.StatusCode.INVALID_ARGUMENT, self.stub.SetCookie,
                          pb.SetCookieRequest(lease_id=self.lease,
                                              cookie=pb.Cookie(name="x", value="1", domain="example.com")))
+        self.assert_code(grpc.StatusCode.INVALID_ARGUMENT, self.stub.SetCookie,
+                         pb.SetCookieRequest(lease_id=self.lease,
+                                             cookie=pb.Cookie(name="x", value="1", same_site=pb.SAME_SITE_NONE)),
+                         contains="secure")
+        self.assert_code(grpc.StatusCode.INVALID_ARGUMENT, self.stub.SetCookie,
+                         pb.SetCookieRequest(lease_id=self.lease,
+                                             cookie=pb.Cookie(name="x", value="1", expires=time.time() - 60)),
+                         contains="in the past")
         self.assert_code(grpc.StatusCode.INVALID_ARGUMENT, self.stub.GetCookies,
                          pb.GetCookiesRequest(lease_id=self.lease, url="ftp://127.0.0.1/"))
         self.assertEqual(self.cookies(), {})
@@ -394,6 +427,13 @@ class ScriptStorageTest(unittest.TestCase):
         # Same origin: the top document sees the item.
         self.assertEqual(self.evaluate("localStorage.getItem('k')"), "v")
 
+    def test_storage_of_an_opaque_origin(self):
+        self.navigate("/sandboxed")
+        boxed = pb.Target(frame=pb.FrameSelector(name="boxed"))
+        wait_until(lambda: self.evaluate("document.readyState", target=boxed) == "complete", 30, "the frame")
+        self.assert_code(grpc.StatusCode.FAILED_PRECONDITION, self.stub.GetStorage,
+                         pb.GetStorageRequest(lease_id=self.lease, target=boxed), contains="opaque origin")
+
     def test_storage_of_a_tab_without_a_page(self):
         self.assert_code(grpc.StatusCode.FAILED_PRECONDITION, self.stub.GetStorage,
                          pb.GetStorageRequest(lease_id=self.lease))
@@ -428,6 +468,9 @@ class ScriptStorageTest(unittest.TestCase):
         error = session.wait_event(lambda e: e.kind == Kind.KIND_CONSOLE and e.level == "error",
                                    "console.error")
         self.assertEqual(error.text, "RangeError: out of range")
+        long = session.wait_event(lambda e: e.kind == Kind.KIND_CONSOLE and e.level == "info", "console.info")
+        self.assertEqual(len(long.text), 8192)  # Capped at 8 KiB.
+        self.assertTrue(long.text.startswith("xxxx"))
         thrown = session.wait_event(lambda e: e.kind == Kind.KIND_PAGE_ERROR and "boom" in e.text,
                                     "the uncaught error")
         self.assertEqual(thrown.text, "TypeError: boom")
