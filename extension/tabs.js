@@ -18,7 +18,7 @@ const NETWORK_ERRORS = new Map([
   [0x805e0006, "NS_ERROR_CONTENT_BLOCKED"],
 ]);
 
-function describeNetworkError(error) {
+export function describeNetworkError(error) {
   const match = /Error code (\d+)/.exec(error ?? "");
   const name = match && NETWORK_ERRORS.get(Number(match[1]));
   return name ? `${name} (${error})` : String(error);

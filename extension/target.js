@@ -92,8 +92,35 @@ export async function resolveTarget(target) {
 // "ISOLATED" (the extension's content-script world, where page/*.js live)
 // or "MAIN" (the page's own). A func that wants to fail precisely returns
 // {__error: {code, message}}; anything else it returns is the result.
-export async function runInFrame({ tabId, frameId = 0 }, func, args = [], options = {}) {
-  const { world = "ISOLATED", timeoutMs = 30000, what = "the page" } = options;
+//
+// Firefox refuses scripts with "Missing host permission" in a frame caught
+// between two documents (just after a navigation commits, as after a click
+// on a link), as it does on pages no extension may script (about:config).
+// The first kind is asked again, after a short back-off, until the time is
+// up; the second fails at once.
+export async function runInFrame(where, func, args = [], options = {}) {
+  const { timeoutMs = 30000 } = options;
+  const deadline = Date.now() + timeoutMs;
+  for (let backoff = 25; ; backoff = Math.min(backoff * 2, 400)) {
+    try {
+      return await runOnce(where, func, args, { ...options, timeoutMs: Math.max(1, deadline - Date.now()) });
+    } catch (e) {
+      if (Date.now() + backoff >= deadline || !(await betweenDocuments(e, where))) throw e;
+    }
+    await new Promise((resolve) => setTimeout(resolve, backoff));
+  }
+}
+
+const SCRIPTABLE_URL = /^(https?:|file:|data:|blob:|about:blank|about:srcdoc)/;
+
+async function betweenDocuments(error, { tabId, frameId = 0 }) {
+  if (!(error instanceof CommandError) || !/Missing host permission/.test(error.message)) return false;
+  const frame = await browser.webNavigation.getFrame({ tabId, frameId }).catch(() => null);
+  return SCRIPTABLE_URL.test(frame?.url ?? "");
+}
+
+async function runOnce({ tabId, frameId = 0 }, func, args, options) {
+  const { world = "ISOLATED", timeoutMs, what = "the page" } = options;
   const run = browser.scripting.executeScript({
     target: { tabId, frameIds: [frameId] },
     world,

@@ -138,98 +138,56 @@ function deadlineFor(params) {
   return Date.now() + budget - Math.min(250, budget / 10);
 }
 
-// One frame's webNavigation events while a command runs in it.
+// Tells when a frame commits its next document, while a wait runs in it.
 class FrameWatch {
   constructor(tabId, frameId) {
-    this.onCommit = new Set();
-    this.onAny = new Set();
-    const mine = (details) => details.tabId === tabId && details.frameId === frameId;
-    this.committed = (details) => mine(details) && this.fire(true);
-    this.progressed = (details) => mine(details) && this.fire(false);
+    this.waiting = new Set();
+    this.committed = (details) => {
+      if (details.tabId === tabId && details.frameId === frameId) this.fire();
+    };
     browser.webNavigation.onCommitted.addListener(this.committed);
-    for (const event of FrameWatch.PROGRESS) event.addListener(this.progressed);
   }
 
-  static PROGRESS = [
-    browser.webNavigation.onDOMContentLoaded,
-    browser.webNavigation.onCompleted,
-    browser.webNavigation.onErrorOccurred,
-  ];
-
-  fire(commit) {
-    const due = [...this.onAny, ...(commit ? this.onCommit : [])];
-    this.onAny.clear();
-    if (commit) this.onCommit.clear();
+  fire() {
+    const due = [...this.waiting];
+    this.waiting.clear();
     for (const resolve of due) resolve();
   }
 
-  // Resolves when the frame commits its next document.
+  // Resolves when the frame commits its next document (or the watch stops).
   nextDocument() {
-    return new Promise((resolve) => this.onCommit.add(resolve));
-  }
-
-  // Resolves at the frame's next navigation event, or after `ms`.
-  nextEvent(ms) {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.onAny.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.onAny.add(done);
-    });
+    return new Promise((resolve) => this.waiting.add(resolve));
   }
 
   stop() {
     browser.webNavigation.onCommitted.removeListener(this.committed);
-    for (const event of FrameWatch.PROGRESS) event.removeListener(this.progressed);
-    this.fire(true);
+    this.fire();
   }
 }
 
-// Firefox refuses scripts with "Missing host permission" in a frame caught
-// between two documents (just after a navigation commits) as it does on
-// pages no extension may script (about:config, other extensions' pages).
-const SCRIPTABLE_URL = /^(https?:|file:|data:|blob:|about:blank|about:srcdoc)/;
-
-async function betweenDocuments(error, { tabId, frameId }) {
-  if (!(error instanceof CommandError) || !/Missing host permission/.test(error.message)) return false;
-  const frame = await browser.webNavigation.getFrame({ tabId, frameId }).catch(() => null);
-  return SCRIPTABLE_URL.test(frame?.url ?? "");
-}
-
-// Runs the library call; a frame between two documents is asked again at
-// its next navigation event (or after a short back-off) until the deadline.
-async function runLibrary(where, callArgs, deadline, watch, what) {
-  for (let backoff = 25; ; backoff = Math.min(backoff * 2, 400)) {
-    try {
-      const timeout = Math.max(1, deadline - Date.now());
-      return await runInFrame(where, callElementLibrary, callArgs, { world: "ISOLATED", timeoutMs: timeout, what });
-    } catch (e) {
-      if (Date.now() + backoff >= deadline || !(await betweenDocuments(e, where))) throw e;
-    }
-    await watch.nextEvent(backoff);
-  }
+// Runs the library call (runInFrame asks a frame between two documents
+// again until the deadline).
+function runLibrary(where, callArgs, deadline, what) {
+  const timeout = Math.max(1, deadline - Date.now());
+  return runInFrame(where, callElementLibrary, callArgs, { world: "ISOLATED", timeoutMs: timeout, what });
 }
 
 // Calls `op` of page/elements.js in one frame. A frame that has no library
 // yet (loaded before the extension, or a privileged page that refused the
 // content script) gets it injected once.
-async function callPage({ tabId, frameId, spec }, op, args, deadline, watch = null) {
+async function callPage({ tabId, frameId, spec }, op, args, deadline) {
   const where = { tabId, frameId };
   const what = `${op.replace(/_/g, " ")} in tab ${tabId} frame ${frameId}`;
   const callArgs = [op, where, { element: spec, ...args }];
-  const ownWatch = watch ?? new FrameWatch(tabId, frameId);
   try {
-    let result = await runLibrary(where, callArgs, deadline, ownWatch, what);
+    let result = await runLibrary(where, callArgs, deadline, what);
     if (result?.__missing) {
       await browser.scripting.executeScript({
         target: { tabId, frameIds: [frameId] },
         files: ["/page/elements.js"],
         injectImmediately: true,
       });
-      result = await runLibrary(where, callArgs, deadline, ownWatch, what);
+      result = await runLibrary(where, callArgs, deadline, what);
     }
     if (result?.__missing) throw failedPrecondition(`the element library cannot run in tab ${tabId} frame ${frameId}`);
     return result;
@@ -240,8 +198,6 @@ async function callPage({ tabId, frameId, spec }, op, args, deadline, watch = nu
       throw staleElement(spec.id, `frame ${frameId} of tab ${tabId} is gone`);
     }
     throw e;
-  } finally {
-    if (!watch) ownWatch.stop();
   }
 }
 
@@ -322,7 +278,7 @@ async function waitForElement(params) {
     for (;;) {
       const replaced = watch.nextDocument().then(() => null);
       const args = { locator, state, ms: Math.max(0, waitEnd - Date.now()), total: Math.max(0, waitEnd - started) };
-      const attempt = callPage({ ...where, spec: null }, "wait", args, deadline, watch).then((result) => ({ result }));
+      const attempt = callPage({ ...where, spec: null }, "wait", args, deadline).then((result) => ({ result }));
       attempt.catch(() => {});  // Abandoned when the document is replaced first.
       const outcome = await Promise.race([attempt, replaced]);
       if (!outcome) continue;

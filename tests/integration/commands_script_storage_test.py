@@ -507,7 +507,7 @@ class ScriptStorageTest(unittest.TestCase):
         self.assertEqual(result.code, grpc.StatusCode.UNAVAILABLE.value[0], result.message)
         failed = session.wait_event(lambda e: e.kind == Kind.KIND_NAVIGATION_FAILED, "navigation failed")
         self.assertTrue(failed.url.startswith(failed_url), failed.url)
-        self.assertTrue(failed.text)
+        self.assertIn("NS_ERROR_CONNECTION_REFUSED", failed.text)
 
     def test_acquire_with_a_dialog_policy(self):
         self.release(self.lease)
