@@ -11,6 +11,7 @@ import { elementCommands } from "./commands/elements.js";
 import { healthCommands } from "./commands/health.js";
 import { navigationCommands } from "./commands/navigation.js";
 import { networkCommands } from "./commands/network.js";
+import { printCommands } from "./commands/print.js";
 import { quitCommands } from "./commands/quit.js";
 import { resetCommands } from "./commands/reset.js";
 import { scriptCommands } from "./commands/script.js";
@@ -26,6 +27,7 @@ const HANDLERS = {
   ...storageCommands,
   ...networkCommands,
   ...captureCommands,
+  ...printCommands,
   ...dialogCommands,
   ...resetCommands,
   ...quitCommands,

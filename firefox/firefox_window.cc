@@ -5,10 +5,12 @@
 
 #include <deque>
 #include <fstream>
+#include <iterator>
 #include <system_error>
 #include <utility>
 
 #include "absl/strings/cord.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -41,6 +43,27 @@ void RemoveDirectory(const std::filesystem::path& dir) {
     if (!ec) return;
   }
   spdlog::error("cannot remove profile {}: {}", dir.string(), std::string(ec.message()));
+}
+
+// The PDF a print_to_pdf left in the profile, moved into the result as
+// base64 ("pdf", as PrintToPdfResponse reads it). Firefox reports the print
+// done (afterprint) once the file is closed; a file without its trailer is
+// refused rather than handed out cut short.
+absl::StatusOr<nlohmann::json> ReadPrintedPdf(const std::filesystem::path& file,
+                                              nlohmann::json result) {
+  std::ifstream in(file, std::ios::binary);
+  std::string pdf((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::error_code ignored;
+  std::filesystem::remove(file, ignored);
+  if (!absl::StartsWith(pdf, "%PDF-")) {
+    return absl::InternalError("Firefox printed no PDF (is the page printable?)");
+  }
+  if (pdf.rfind("%%EOF") == std::string::npos || pdf.rfind("%%EOF") + 64 < pdf.size()) {
+    return absl::InternalError("Firefox's PDF has no trailer: the print did not finish");
+  }
+  if (!result.is_object()) result = nlohmann::json::object();
+  result["pdf"] = absl::Base64Escape(pdf);
+  return result;
 }
 
 }  // namespace
@@ -277,9 +300,17 @@ void FirefoxWindow::Call(std::string method, std::string params_json, absl::Time
     absl::MutexLock lock(&last_url_mu_);
     last_url_ = params["url"].get<std::string>();
   }
+  std::filesystem::path printed;
+  if (method == "print_to_pdf") {
+    // A print the page made itself may have left a file: start clean.
+    printed = options_.profile_dir / kPrintFile;
+    std::error_code ignored;
+    std::filesystem::remove(printed, ignored);
+  }
   channel_->Call(
       method, std::move(params), deadline,
-      [done = std::move(done)](absl::StatusOr<nlohmann::json> result) mutable {
+      [done = std::move(done), printed](absl::StatusOr<nlohmann::json> result) mutable {
+        if (result.ok() && !printed.empty()) result = ReadPrintedPdf(printed, *std::move(result));
         if (!result.ok()) {
           std::move(done)(result.status());
         } else {

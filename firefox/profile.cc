@@ -120,8 +120,19 @@ user_pref("browser.download.panel.shown", true);
   return *prefs;
 }
 
+std::string PrintPreferences(const std::filesystem::path& dir) {
+  std::string file = nlohmann::json((dir / kPrintFile).string()).dump();
+  return absl::StrCat(R"(user_pref("print.always_print_silent", true);
+user_pref("print.show_print_progress", false);
+user_pref("print_printer", "Mozilla Save to PDF");
+user_pref("print.printer_Mozilla_Save_to_PDF.print_to_file", true);
+user_pref("print.printer_Mozilla_Save_to_PDF.print_to_filename", )",
+                      file, ");\n");
+}
+
 absl::Status WriteProfile(const std::filesystem::path& dir, const ExtensionConfig& config) {
-  if (absl::Status s = WriteFile(dir / "user.js", LeanPreferences()); !s.ok()) {
+  if (absl::Status s = WriteFile(dir / "user.js", LeanPreferences() + PrintPreferences(dir));
+      !s.ok()) {
     return s;
   }
   std::filesystem::path extension = dir / "foxpool-extension";

@@ -27,4 +27,10 @@ absl::Status WriteProfile(const std::filesystem::path& dir, const ExtensionConfi
 // The preferences written to user.js, one `user_pref(...)` line each.
 const std::string& LeanPreferences();
 
+// Where Firefox's PDF printer writes, inside the profile: every print is
+// silent and goes there (no extension API returns a PDF's bytes, so the
+// window reads the file back; see FirefoxWindow::Call).
+inline constexpr char kPrintFile[] = "foxpool-print.pdf";
+std::string PrintPreferences(const std::filesystem::path& dir);
+
 }  // namespace foxpool::firefox

@@ -50,4 +50,5 @@
   X(WaitForNetworkIdle, wait_for_network_idle, WaitForNetworkIdleRequest,                    \
     WaitForNetworkIdleResponse)                                                              \
   X(SetViewport, set_viewport, SetViewportRequest, SetViewportResponse)                      \
-  X(SetDialogPolicy, set_dialog_policy, SetDialogPolicyRequest, SetDialogPolicyResponse)
+  X(SetDialogPolicy, set_dialog_policy, SetDialogPolicyRequest, SetDialogPolicyResponse)     \
+  X(PrintToPdf, print_to_pdf, PrintToPdfRequest, PrintToPdfResponse)

@@ -326,5 +326,6 @@ const Command<v1::SetViewportRequest, v1::SetViewportResponse> kSetViewport{"set
                                                                             CheckViewport};
 const Command<v1::SetDialogPolicyRequest, v1::SetDialogPolicyResponse> kSetDialogPolicy{
     "set_dialog_policy"};
+const Command<v1::PrintToPdfRequest, v1::PrintToPdfResponse> kPrintToPdf{"print_to_pdf"};
 
 }  // namespace foxpool::server

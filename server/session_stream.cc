@@ -80,6 +80,7 @@ void SessionStream::HandleAcquire(const v1::AcquireRequest& request) {
     return;
   }
   options->held_by_stream = true;
+  for (int kind : request.events()) events_.insert(kind);
   {
     absl::MutexLock lock(&mu_);
     state_ = State::kWaiting;
@@ -125,8 +126,12 @@ void SessionStream::OnGranted(absl::StatusOr<pool::Grant> grant) {
     End(ToGrpcStatus(grant.status()));
     return;
   }
-  // What happens in the window reaches the holder while the stream lasts.
-  if (absl::StatusOr<pool::LeaseUse> use = pool_.Use(grant->lease); use.ok()) {
+  // What happens in the window reaches the holder while the stream lasts,
+  // if it asked for it.
+  absl::StatusOr<pool::LeaseUse> use = events_.empty()
+                                           ? absl::StatusOr<pool::LeaseUse>(absl::CancelledError())
+                                           : pool_.Use(grant->lease);
+  if (use.ok()) {
     std::weak_ptr<SessionStream> weak = weak_from_this();
     use->window().SetEventSink([weak](std::string json) {
       if (auto self = weak.lock()) self->OnWindowEvent(json);
@@ -141,8 +146,9 @@ void SessionStream::OnWindowEvent(const std::string& json) {
   v1::SessionResponse response;
   google::protobuf::util::JsonParseOptions parse;
   parse.ignore_unknown_fields = true;
-  if (!google::protobuf::util::JsonStringToMessage(json, response.mutable_event(), parse).ok()) {
-    return;  // Not an event this server knows how to read.
+  if (!google::protobuf::util::JsonStringToMessage(json, response.mutable_event(), parse).ok() ||
+      !events_.contains(response.event().kind())) {
+    return;  // Not asked for, or not an event this server knows how to read.
   }
   {
     // A client that does not read its stream must not make the server

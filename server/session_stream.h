@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
 #include "foxpool/v1/browser_pool.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
@@ -63,6 +64,8 @@ class SessionStream : public grpc::ServerBidiReactor<v1::SessionRequest, v1::Ses
   grpc::CallbackServerContext* const context_;
   OnGone on_gone_;
   v1::SessionRequest request_;  // The read buffer; one read at a time.
+  // The event kinds the holder asked for; set before the lease is granted.
+  absl::flat_hash_set<int> events_;
 
   absl::Mutex mu_;
   State state_ ABSL_GUARDED_BY(mu_) = State::kAwaitingAcquire;

@@ -7,6 +7,7 @@ reach the generated stubs). Needs PIL (python3-pil).
 """
 import io
 import json
+import re
 import sys
 import unittest
 
@@ -86,6 +87,19 @@ def count(image, name):
     return sum(n for n, pixel in rgb.getcolors(maxcolors=1 << 24) if colour(pixel) == name)
 
 
+# One short page, printed on A5 (148 x 210 mm: 419.5 x 595.3 points).
+A5 = b"""<!doctype html><html><head><style>@page { size: A5; margin: 10mm }</style></head>
+<body><h1>A5 page</h1></body></html>"""
+
+
+def pdf_pages(pdf):
+    """The page objects of a PDF and their MediaBox sizes, in points."""
+    pages = re.findall(rb"/Type\s*/Page\b", pdf)
+    boxes = [tuple(round(float(n)) for n in box.split()[2:4])
+             for box in re.findall(rb"/MediaBox\s*\[([^\]]*)\]", pdf)]
+    return len(pages), boxes
+
+
 class CaptureTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -93,6 +107,7 @@ class CaptureTest(unittest.TestCase):
             "/": ("text/html", PAGE),
             "/inner": ("text/html", INNER),
             "/tall": ("text/html", TALL),
+            "/a5": ("text/html", A5),
         })
         cls.foxpoold = Foxpoold(FOXPOOLD, pool_size=1)
         cls.stub = cls.foxpoold.stub
@@ -313,6 +328,43 @@ class CaptureTest(unittest.TestCase):
             self.assert_status(grpc.StatusCode.INVALID_ARGUMENT, lambda: self.set_viewport(width, height))
         # Firefox keeps its window about 500 px wide at least.
         self.assert_status(grpc.StatusCode.FAILED_PRECONDITION, lambda: self.set_viewport(120, 400), "120x400")
+
+
+    # ------------------------------------------------------------- pdf ---
+
+    def print_to_pdf(self, **fields):
+        return self.stub.PrintToPdf(pb.PrintToPdfRequest(lease_id=self.lease, **fields), timeout=60).pdf
+
+    def test_print_to_pdf(self):
+        pdf = self.print_to_pdf()
+        self.assertTrue(pdf.startswith(b"%PDF-"), pdf[:16])
+        self.assertIn(b"%%EOF", pdf[-64:])
+        # The 4000 px page takes several Letter pages (612 x 792 points).
+        pages, boxes = pdf_pages(pdf)
+        self.assertGreaterEqual(pages, 3)
+        self.assertIn((612, 792), boxes)
+
+        # The page's own @page size is honoured, and one short page is one page.
+        self.navigate("/a5")
+        pages, boxes = pdf_pages(self.print_to_pdf())
+        self.assertEqual(pages, 1)
+        self.assertEqual(set(boxes), {(420, 595)})
+
+    def test_print_to_pdf_after_the_page_printed_itself_and_in_another_tab(self):
+        # A page's own window.print() writes the same file silently; the
+        # next PrintToPdf prints afresh rather than returning that file.
+        self.evaluate("window.print(), 1")
+        opened = self.stub.OpenTab(pb.OpenTabRequest(lease_id=self.lease, url=self.pages.base + "/a5",
+                                                     background=True), timeout=60).tab
+        pages, boxes = pdf_pages(self.print_to_pdf(tab_id=opened.tab_id))
+        self.assertEqual((pages, set(boxes)), (1, {(420, 595)}))
+        pages, _ = pdf_pages(self.print_to_pdf())
+        self.assertGreaterEqual(pages, 3)
+
+    def test_print_to_pdf_errors(self):
+        self.assert_status(grpc.StatusCode.NOT_FOUND, lambda: self.print_to_pdf(tab_id=999999))
+        self.stub.Navigate(pb.NavigateRequest(lease_id=self.lease, url="about:blank"), timeout=60)
+        self.assert_status(grpc.StatusCode.FAILED_PRECONDITION, lambda: self.print_to_pdf())
 
 
 if __name__ == "__main__":

@@ -344,7 +344,9 @@ class ElementCommandsTest(unittest.TestCase):
 
     def test_wait_reports_element_appeared_on_the_session_stream(self):
         outgoing = queue.Queue()
-        outgoing.put(pb.SessionRequest(acquire=pb.AcquireRequest(labels={"test": "elements-events"})))
+        # Only the kind asked for comes: no navigation or console events.
+        outgoing.put(pb.SessionRequest(acquire=pb.AcquireRequest(
+            labels={"test": "elements-events"}, events=[pb.SessionEvent.KIND_ELEMENT_APPEARED])))
         # The class's lease holds the only window: hand it back for this test.
         self.stub.Release(pb.ReleaseRequest(lease_id=self.lease), timeout=30)
         responses = self.stub.Session(iter(outgoing.get, None), timeout=120)
@@ -359,7 +361,9 @@ class ElementCommandsTest(unittest.TestCase):
                 locator=pb.Locator(value="#late"), timeout=duration_pb2.Duration(seconds=20)))))
             appeared = None
             for response in responses:
-                if response.HasField("event") and response.event.kind == pb.SessionEvent.KIND_ELEMENT_APPEARED:
+                if response.HasField("event"):
+                    # The navigation above sent no navigation events.
+                    self.assertEqual(response.event.kind, pb.SessionEvent.KIND_ELEMENT_APPEARED)
                     appeared = response.event
                 if response.HasField("result") and response.result.id == 3:
                     self.assertEqual(response.result.code, 0, response.result.message)

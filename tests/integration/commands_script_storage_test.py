@@ -445,7 +445,8 @@ class ScriptStorageTest(unittest.TestCase):
     def test_session_events_and_dialogs(self):
         self.release(self.lease)
         self.lease = None
-        session = Session(self.stub, pb.AcquireRequest(labels={"test": "events"}))
+        every_kind = [k for k in pb.SessionEvent.Kind.values() if k != pb.SessionEvent.KIND_UNSPECIFIED]
+        session = Session(self.stub, pb.AcquireRequest(labels={"test": "events"}, events=every_kind))
         try:
             self.check_page_events(session)
         finally:
