@@ -111,12 +111,16 @@ export async function runInFrame(where, func, args = [], options = {}) {
   }
 }
 
-const SCRIPTABLE_URL = /^(https?:|file:|data:|blob:|about:blank|about:srcdoc)/;
+// A blank top-level page is never scriptable; a blank frame inside a page
+// is (it belongs to its parent's origin).
+const SCRIPTABLE_URL = /^(https?:|file:|data:|blob:)/;
+const SCRIPTABLE_IN_FRAMES = /^about:(blank|srcdoc)/;
 
 async function betweenDocuments(error, { tabId, frameId = 0 }) {
   if (!(error instanceof CommandError) || !/Missing host permission/.test(error.message)) return false;
   const frame = await browser.webNavigation.getFrame({ tabId, frameId }).catch(() => null);
-  return SCRIPTABLE_URL.test(frame?.url ?? "");
+  const url = frame?.url ?? "";
+  return SCRIPTABLE_URL.test(url) || (frameId !== 0 && SCRIPTABLE_IN_FRAMES.test(url));
 }
 
 async function runOnce({ tabId, frameId = 0 }, func, args, options) {

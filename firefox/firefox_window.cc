@@ -45,25 +45,19 @@ void RemoveDirectory(const std::filesystem::path& dir) {
   spdlog::error("cannot remove profile {}: {}", dir.string(), std::string(ec.message()));
 }
 
-// The PDF a print_to_pdf left in the profile, moved into the result as
-// base64 ("pdf", as PrintToPdfResponse reads it). Firefox reports the print
-// done (afterprint) once the file is closed; a file without its trailer is
-// refused rather than handed out cut short.
-absl::StatusOr<nlohmann::json> ReadPrintedPdf(const std::filesystem::path& file,
-                                              nlohmann::json result) {
+// The whole PDF in `file` (removed once read), or UNAVAILABLE while it is
+// missing or has no trailer yet.
+absl::StatusOr<std::string> TakeWholePdf(const std::filesystem::path& file) {
   std::ifstream in(file, std::ios::binary);
   std::string pdf((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  size_t trailer = pdf.rfind("%%EOF");
+  if (!absl::StartsWith(pdf, "%PDF-") || trailer == std::string::npos ||
+      trailer + 64 < pdf.size()) {
+    return absl::UnavailableError("not written yet");
+  }
   std::error_code ignored;
   std::filesystem::remove(file, ignored);
-  if (!absl::StartsWith(pdf, "%PDF-")) {
-    return absl::InternalError("Firefox printed no PDF (is the page printable?)");
-  }
-  if (pdf.rfind("%%EOF") == std::string::npos || pdf.rfind("%%EOF") + 64 < pdf.size()) {
-    return absl::InternalError("Firefox's PDF has no trailer: the print did not finish");
-  }
-  if (!result.is_object()) result = nlohmann::json::object();
-  result["pdf"] = absl::Base64Escape(pdf);
-  return result;
+  return pdf;
 }
 
 }  // namespace
@@ -309,14 +303,40 @@ void FirefoxWindow::Call(std::string method, std::string params_json, absl::Time
   }
   channel_->Call(
       method, std::move(params), deadline,
-      [done = std::move(done), printed](absl::StatusOr<nlohmann::json> result) mutable {
-        if (result.ok() && !printed.empty()) result = ReadPrintedPdf(printed, *std::move(result));
+      [self = shared_from_this(), done = std::move(done), printed,
+       deadline](absl::StatusOr<nlohmann::json> result) mutable {
+        if (result.ok() && !printed.empty()) {
+          self->AwaitPrintedPdf(printed, deadline, std::move(done));
+          return;
+        }
         if (!result.ok()) {
           std::move(done)(result.status());
         } else {
           std::move(done)(result->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
         }
       });
+}
+
+void FirefoxWindow::AwaitPrintedPdf(std::filesystem::path file, absl::Time deadline,
+                                    CallDone done) {
+  // Firefox reports a print done (the page's afterprint) before its PDF
+  // printer has finished the file: look again until it is whole.
+  constexpr absl::Duration kLookAgain = absl::Milliseconds(20);
+  absl::StatusOr<std::string> pdf = TakeWholePdf(file);
+  if (pdf.ok()) {
+    std::move(done)(nlohmann::json{{"pdf", absl::Base64Escape(*pdf)}}.dump());
+    return;
+  }
+  if (absl::Now() + kLookAgain > deadline) {
+    std::move(done)(
+        absl::DeadlineExceededError("Firefox did not finish printing the PDF before the deadline"));
+    return;
+  }
+  auto timer = std::make_shared<asio::steady_timer>(strand_, absl::ToChronoNanoseconds(kLookAgain));
+  timer->async_wait([self = shared_from_this(), timer, file = std::move(file), deadline,
+                     done = std::move(done)](const boost::system::error_code&) mutable {
+    self->AwaitPrintedPdf(std::move(file), deadline, std::move(done));
+  });
 }
 
 void FirefoxWindow::Reset(absl::Time deadline, ResetDone done) {

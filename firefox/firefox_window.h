@@ -79,6 +79,9 @@ class FirefoxWindow : public pool::Window, public std::enable_shared_from_this<F
   void WatchExit();
   void OnExit();
   void OnConnectionChange(bool connected);
+  // Answers `done` with {"pdf": base64} once Firefox's PDF printer has
+  // written `file` whole, or fails at `deadline`.
+  void AwaitPrintedPdf(std::filesystem::path file, absl::Time deadline, CallDone done);
   void FirstReset();
   // Kills the group; OnExit finishes the job and reports `reason`.
   void Kill(absl::Status reason);
