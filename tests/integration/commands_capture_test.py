@@ -16,7 +16,7 @@ import grpc
 from PIL import Image
 
 from foxpool.v1 import browser_pool_pb2 as pb
-from foxpoold import Foxpoold, Pages
+from foxpoold import CommandTestCase, Foxpoold, Pages
 
 FOXPOOLD = sys.argv.pop(1) if len(sys.argv) > 1 else "build/server/foxpoold"
 SOURCE_DIR = sys.argv.pop(1) if len(sys.argv) > 1 else "."
@@ -106,7 +106,7 @@ def pdf_pages(pdf):
     return len(pages), boxes
 
 
-class CaptureTest(unittest.TestCase):
+class CaptureTest(CommandTestCase):
     @classmethod
     def setUpClass(cls):
         cls.pages = Pages({
@@ -149,13 +149,6 @@ class CaptureTest(unittest.TestCase):
 
     def viewport(self):
         return tuple(self.evaluate("[innerWidth, innerHeight]"))
-
-    def assert_status(self, code, call, *words):
-        with self.assertRaises(grpc.RpcError) as caught:
-            call()
-        self.assertEqual(caught.exception.code(), code, caught.exception.details())
-        for word in words:
-            self.assertIn(word, caught.exception.details())
 
     def assert_block(self, image, name, left, top, width, height):
         """The block fills its box in `image`, and the pixels just outside it are not it."""
@@ -251,7 +244,7 @@ class CaptureTest(unittest.TestCase):
         self.assertEqual(image.size, (RED[2], RED[3]))
         self.assertEqual(count(image, "red"), RED[2] * RED[3])
         self.navigate("/")
-        self.assert_status(grpc.StatusCode.FAILED_PRECONDITION, lambda: self.screenshot(element=by_id),
+        self.assert_rpc_error(grpc.StatusCode.FAILED_PRECONDITION, lambda: self.screenshot(element=by_id),
                            "stale element")
 
     def test_a_background_tab(self):
@@ -264,14 +257,14 @@ class CaptureTest(unittest.TestCase):
 
     def test_screenshot_errors(self):
         missing = pb.ElementTarget(locator=locator("#missing"))
-        self.assert_status(grpc.StatusCode.NOT_FOUND, lambda: self.screenshot(element=missing), "#missing")
+        self.assert_rpc_error(grpc.StatusCode.NOT_FOUND, lambda: self.screenshot(element=missing), "#missing")
         for quality in (101, -1):
-            self.assert_status(grpc.StatusCode.INVALID_ARGUMENT,
+            self.assert_rpc_error(grpc.StatusCode.INVALID_ARGUMENT,
                                lambda: self.screenshot(format=pb.IMAGE_FORMAT_JPEG, quality=quality), "quality")
-        self.assert_status(grpc.StatusCode.INVALID_ARGUMENT, lambda: self.screenshot(quality=50), "quality")
-        self.assert_status(grpc.StatusCode.INVALID_ARGUMENT,
+        self.assert_rpc_error(grpc.StatusCode.INVALID_ARGUMENT, lambda: self.screenshot(quality=50), "quality")
+        self.assert_rpc_error(grpc.StatusCode.INVALID_ARGUMENT,
                            lambda: self.screenshot(full_page=True, element=pb.ElementTarget(locator=locator("#red"))))
-        self.assert_status(grpc.StatusCode.NOT_FOUND, lambda: self.screenshot(tab_id=99999), "99999")
+        self.assert_rpc_error(grpc.StatusCode.NOT_FOUND, lambda: self.screenshot(tab_id=99999), "99999")
 
     # ------------------------------------------------------------ text ---
 
@@ -288,9 +281,9 @@ class CaptureTest(unittest.TestCase):
         self.assertIn("Inside the frame", self.get_text(target=frame))
         self.assertEqual(self.get_text(element=pb.ElementTarget(target=frame, locator=locator("p"))),
                          "Inside the frame")
-        self.assert_status(grpc.StatusCode.NOT_FOUND,
+        self.assert_rpc_error(grpc.StatusCode.NOT_FOUND,
                            lambda: self.get_text(element=pb.ElementTarget(locator=locator("#missing"))), "#missing")
-        self.assert_status(grpc.StatusCode.NOT_FOUND,
+        self.assert_rpc_error(grpc.StatusCode.NOT_FOUND,
                            lambda: self.get_text(target=pb.Target(frame=pb.FrameSelector(name="nope"))))
 
     # -------------------------------------------------------- viewport ---
@@ -331,9 +324,9 @@ class CaptureTest(unittest.TestCase):
 
     def test_set_viewport_errors(self):
         for width, height in [(50, 50), (800, 99), (8193, 600), (0, 0)]:
-            self.assert_status(grpc.StatusCode.INVALID_ARGUMENT, lambda: self.set_viewport(width, height))
+            self.assert_rpc_error(grpc.StatusCode.INVALID_ARGUMENT, lambda: self.set_viewport(width, height))
         # Firefox keeps its window about 500 px wide at least.
-        self.assert_status(grpc.StatusCode.FAILED_PRECONDITION, lambda: self.set_viewport(120, 400), "120x400")
+        self.assert_rpc_error(grpc.StatusCode.FAILED_PRECONDITION, lambda: self.set_viewport(120, 400), "120x400")
 
 
     # ------------------------------------------------------------- pdf ---
@@ -367,9 +360,9 @@ class CaptureTest(unittest.TestCase):
         self.assertGreaterEqual(pages, 3)
 
     def test_print_to_pdf_errors(self):
-        self.assert_status(grpc.StatusCode.NOT_FOUND, lambda: self.print_to_pdf(tab_id=999999))
+        self.assert_rpc_error(grpc.StatusCode.NOT_FOUND, lambda: self.print_to_pdf(tab_id=999999))
         self.stub.Navigate(pb.NavigateRequest(lease_id=self.lease, url="about:blank"), timeout=60)
-        self.assert_status(grpc.StatusCode.FAILED_PRECONDITION, lambda: self.print_to_pdf())
+        self.assert_rpc_error(grpc.StatusCode.FAILED_PRECONDITION, lambda: self.print_to_pdf())
 
 
 if __name__ == "__main__":

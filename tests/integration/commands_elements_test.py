@@ -20,7 +20,7 @@ import grpc
 from google.protobuf import duration_pb2
 
 from foxpool.v1 import browser_pool_pb2 as pb
-from foxpoold import Foxpoold, wait_until
+from foxpoold import CommandTestCase, Foxpoold, wait_until
 
 FOXPOOLD = sys.argv.pop(1) if len(sys.argv) > 1 else "build/server/foxpoold"
 SOURCE_DIR = sys.argv.pop(1) if len(sys.argv) > 1 else "."
@@ -155,7 +155,7 @@ def multipart_fields(content_type, body):
             for part in message.iter_parts()}
 
 
-class ElementCommandsTest(unittest.TestCase):
+class ElementCommandsTest(CommandTestCase):
     @classmethod
     def setUpClass(cls):
         cls.site = Site({"/form": ("text/html", FORM), "/search": ("text/html", SEARCH),
@@ -198,14 +198,6 @@ class ElementCommandsTest(unittest.TestCase):
     def clear_log(self):
         self.evaluate("document.getElementById('log').textContent = ''")
 
-    def assert_fails(self, code, call, *fragments):
-        with self.assertRaises(grpc.RpcError) as raised:
-            call()
-        self.assertEqual(raised.exception.code(), code, raised.exception.details())
-        for fragment in fragments:
-            self.assertIn(fragment, raised.exception.details())
-        return raised.exception.details()
-
     def wait_for(self, value, state=pb.ELEMENT_STATE_ATTACHED_UNSPECIFIED, seconds=20):
         return self.stub.WaitForElement(pb.WaitForElementRequest(
             lease_id=self.lease, locator=pb.Locator(value=value), state=state,
@@ -221,9 +213,9 @@ class ElementCommandsTest(unittest.TestCase):
         self.assertEqual(self.find("Exact words", pb.LOCATOR_STRATEGY_TEXT).attributes["id"], "inner")
         self.assertEqual(self.find("xact wor", pb.LOCATOR_STRATEGY_PARTIAL_TEXT).attributes["id"], "inner")
         self.assertEqual(self.find("bold text, and", pb.LOCATOR_STRATEGY_PARTIAL_TEXT).attributes["id"], "para")
-        self.assert_fails(grpc.StatusCode.NOT_FOUND, lambda: self.find("Exact", pb.LOCATOR_STRATEGY_TEXT),
+        self.assert_rpc_error(grpc.StatusCode.NOT_FOUND, lambda: self.find("Exact", pb.LOCATOR_STRATEGY_TEXT),
                           'text "Exact"')
-        self.assert_fails(grpc.StatusCode.NOT_FOUND,
+        self.assert_rpc_error(grpc.StatusCode.NOT_FOUND,
                           lambda: self.find("scriptonly-marker", pb.LOCATOR_STRATEGY_PARTIAL_TEXT), "scriptonly-marker")
 
     def test_locators_reach_into_open_shadow_roots(self):
@@ -248,14 +240,14 @@ class ElementCommandsTest(unittest.TestCase):
 
     def test_no_match_is_not_found_naming_the_locator(self):
         self.open("/locators")
-        self.assert_fails(grpc.StatusCode.NOT_FOUND, lambda: self.find("#missing"), 'css "#missing"')
-        self.assert_fails(grpc.StatusCode.NOT_FOUND, lambda: self.find("//article", pb.LOCATOR_STRATEGY_XPATH),
+        self.assert_rpc_error(grpc.StatusCode.NOT_FOUND, lambda: self.find("#missing"), 'css "#missing"')
+        self.assert_rpc_error(grpc.StatusCode.NOT_FOUND, lambda: self.find("//article", pb.LOCATOR_STRATEGY_XPATH),
                           'xpath "//article"')
 
     def test_invalid_selectors_are_invalid_argument(self):
         self.open("/locators")
-        self.assert_fails(grpc.StatusCode.INVALID_ARGUMENT, lambda: self.find("div[##"), "div[##", "not a valid selector")
-        self.assert_fails(grpc.StatusCode.INVALID_ARGUMENT, lambda: self.find("//p[", pb.LOCATOR_STRATEGY_XPATH), "//p[")
+        self.assert_rpc_error(grpc.StatusCode.INVALID_ARGUMENT, lambda: self.find("div[##"), "div[##", "not a valid selector")
+        self.assert_rpc_error(grpc.StatusCode.INVALID_ARGUMENT, lambda: self.find("//p[", pb.LOCATOR_STRATEGY_XPATH), "//p[")
 
     def test_get_element_reports_text_attributes_box_and_properties(self):
         self.open("/locators")
@@ -274,13 +266,13 @@ class ElementCommandsTest(unittest.TestCase):
         self.open("/locators")
         button = self.find("#frame-button", frame=pb.FrameSelector(name="inner-frame"))
         self.assertEqual(button.text, "Frame button")
-        self.assert_fails(grpc.StatusCode.NOT_FOUND, lambda: self.find("#frame-button"))
+        self.assert_rpc_error(grpc.StatusCode.NOT_FOUND, lambda: self.find("#frame-button"))
         # The id alone leads back to the frame.
         self.stub.Click(pb.ClickRequest(lease_id=self.lease, element=by_id(button.element_id)), timeout=30)
         element, _ = self.get(by_id(button.element_id))
         self.assertEqual(element.text, "clicked in frame")
         self.evaluate("document.querySelector('iframe').remove()")
-        self.assert_fails(grpc.StatusCode.FAILED_PRECONDITION, lambda: self.get(by_id(button.element_id)),
+        self.assert_rpc_error(grpc.StatusCode.FAILED_PRECONDITION, lambda: self.get(by_id(button.element_id)),
                           f"stale element {button.element_id}")
 
     # ------------------------------------------------------------ element ids
@@ -289,15 +281,15 @@ class ElementCommandsTest(unittest.TestCase):
         self.open("/wait")
         doomed = self.find("#doomed")
         self.evaluate("document.getElementById('doomed').remove()")
-        self.assert_fails(grpc.StatusCode.FAILED_PRECONDITION, lambda: self.get(by_id(doomed.element_id)),
+        self.assert_rpc_error(grpc.StatusCode.FAILED_PRECONDITION, lambda: self.get(by_id(doomed.element_id)),
                           f"stale element {doomed.element_id}")
         shy = self.find("#shy")
         self.open("/wait")
-        details = self.assert_fails(grpc.StatusCode.FAILED_PRECONDITION,
+        details = self.assert_rpc_error(grpc.StatusCode.FAILED_PRECONDITION,
                                     lambda: self.stub.Click(pb.ClickRequest(lease_id=self.lease, element=by_id(shy.element_id)), timeout=30),
                                     f"stale element {shy.element_id}")
         self.assertTrue(details.startswith("stale element"), details)
-        self.assert_fails(grpc.StatusCode.INVALID_ARGUMENT, lambda: self.get(by_id("no-such-id")), "no-such-id")
+        self.assert_rpc_error(grpc.StatusCode.INVALID_ARGUMENT, lambda: self.get(by_id("no-such-id")), "no-such-id")
         # The registry lives in the extension's world, not the page's.
         self.assertEqual(self.evaluate("typeof window.__foxpoolElements"), "undefined")
 
@@ -328,7 +320,7 @@ class ElementCommandsTest(unittest.TestCase):
 
     def test_wait_times_out_with_deadline_exceeded(self):
         self.open("/wait")
-        self.assert_fails(grpc.StatusCode.DEADLINE_EXCEEDED,
+        self.assert_rpc_error(grpc.StatusCode.DEADLINE_EXCEEDED,
                           lambda: self.wait_for("#never", pb.ELEMENT_STATE_ATTACHED_UNSPECIFIED, seconds=1),
                           'css "#never"', "became attached within")
         # The window is still usable: the wait ended in the page too.
@@ -460,7 +452,7 @@ class ElementCommandsTest(unittest.TestCase):
         _, path, _, _ = wait_until(lambda: self.site.request_to("/search", with_query=True), 30, "the search GET")
         query = urllib.parse.parse_qs(urllib.parse.urlsplit(path).query)
         self.assertEqual(query, {"q": ["foxe"], "other": ["1"]})
-        self.assert_fails(grpc.StatusCode.INVALID_ARGUMENT, lambda: self.stub.PressKey(
+        self.assert_rpc_error(grpc.StatusCode.INVALID_ARGUMENT, lambda: self.stub.PressKey(
             pb.PressKeyRequest(lease_id=self.lease, key="NoSuchKey"), timeout=30), "NoSuchKey")
 
     def test_link_click_navigates(self):
@@ -489,26 +481,26 @@ class ElementCommandsTest(unittest.TestCase):
     def test_actions_refuse_hidden_disabled_and_wrong_elements(self):
         self.open("/form")
         click = lambda target: self.stub.Click(pb.ClickRequest(lease_id=self.lease, element=target), timeout=30)
-        self.assert_fails(grpc.StatusCode.FAILED_PRECONDITION, lambda: click(css("#hidden")), "not visible")
-        self.assert_fails(grpc.StatusCode.FAILED_PRECONDITION, lambda: click(css("#disabled")), "disabled")
-        self.assert_fails(grpc.StatusCode.NOT_FOUND, lambda: click(css("#nothing-here")), "#nothing-here")
-        self.assert_fails(grpc.StatusCode.FAILED_PRECONDITION, lambda: self.stub.SelectOption(pb.SelectOptionRequest(
+        self.assert_rpc_error(grpc.StatusCode.FAILED_PRECONDITION, lambda: click(css("#hidden")), "not visible")
+        self.assert_rpc_error(grpc.StatusCode.FAILED_PRECONDITION, lambda: click(css("#disabled")), "disabled")
+        self.assert_rpc_error(grpc.StatusCode.NOT_FOUND, lambda: click(css("#nothing-here")), "#nothing-here")
+        self.assert_rpc_error(grpc.StatusCode.FAILED_PRECONDITION, lambda: self.stub.SelectOption(pb.SelectOptionRequest(
             lease_id=self.lease, element=css("#name"), values=["x"]), timeout=30), "not a <select>")
         color = self.find("#color").element_id
-        self.assert_fails(grpc.StatusCode.NOT_FOUND, lambda: self.stub.SelectOption(pb.SelectOptionRequest(
+        self.assert_rpc_error(grpc.StatusCode.NOT_FOUND, lambda: self.stub.SelectOption(pb.SelectOptionRequest(
             lease_id=self.lease, element=by_id(color), values=["Purple"]), timeout=30), '"Purple"')
-        self.assert_fails(grpc.StatusCode.FAILED_PRECONDITION, lambda: self.stub.SetChecked(pb.SetCheckedRequest(
+        self.assert_rpc_error(grpc.StatusCode.FAILED_PRECONDITION, lambda: self.stub.SetChecked(pb.SetCheckedRequest(
             lease_id=self.lease, element=css("#name"), checked=True), timeout=30), "not a checkbox")
-        self.assert_fails(grpc.StatusCode.FAILED_PRECONDITION, lambda: self.stub.SetChecked(pb.SetCheckedRequest(
+        self.assert_rpc_error(grpc.StatusCode.FAILED_PRECONDITION, lambda: self.stub.SetChecked(pb.SetCheckedRequest(
             lease_id=self.lease, element=css("#small"), checked=False), timeout=30), "radio")
-        self.assert_fails(grpc.StatusCode.FAILED_PRECONDITION, lambda: self.stub.UploadFile(pb.UploadFileRequest(
+        self.assert_rpc_error(grpc.StatusCode.FAILED_PRECONDITION, lambda: self.stub.UploadFile(pb.UploadFileRequest(
             lease_id=self.lease, element=css("#name"), files=[pb.FileData(name="a", content=b"a")]), timeout=30),
             "not an <input type=file>")
-        self.assert_fails(grpc.StatusCode.INVALID_ARGUMENT, lambda: self.stub.UploadFile(pb.UploadFileRequest(
+        self.assert_rpc_error(grpc.StatusCode.INVALID_ARGUMENT, lambda: self.stub.UploadFile(pb.UploadFileRequest(
             lease_id=self.lease, element=css("#file"), files=[pb.FileData(name="a", content=b"a"),
                                                               pb.FileData(name="b", content=b"b")]), timeout=30),
             "multiple")
-        self.assert_fails(grpc.StatusCode.FAILED_PRECONDITION, lambda: self.stub.TypeText(pb.TypeTextRequest(
+        self.assert_rpc_error(grpc.StatusCode.FAILED_PRECONDITION, lambda: self.stub.TypeText(pb.TypeTextRequest(
             lease_id=self.lease, element=css("#agree"), text="x"), timeout=30), "not editable")
         # Nothing of that changed the page.
         _, properties = self.get(css("#small"), "checked")

@@ -16,7 +16,7 @@ import grpc
 from google.protobuf import duration_pb2
 
 from foxpool.v1 import browser_pool_pb2 as pb
-from foxpoold import Foxpoold, wait_until
+from foxpoold import CommandTestCase, Foxpoold, wait_until
 
 FOXPOOLD = sys.argv.pop(1) if len(sys.argv) > 1 else "build/server/foxpoold"
 SOURCE_DIR = sys.argv.pop(1) if len(sys.argv) > 1 else "."
@@ -128,7 +128,7 @@ def seconds(duration):
     return duration.seconds + duration.nanos / 1e9
 
 
-class NavigationTest(unittest.TestCase):
+class NavigationTest(CommandTestCase):
     @classmethod
     def setUpClass(cls):
         cls.site = Site()
@@ -167,14 +167,6 @@ class NavigationTest(unittest.TestCase):
 
     def current_url(self):
         return self.stub.GetUrl(pb.GetUrlRequest(lease_id=self.lease), timeout=30).url
-
-    def assertCode(self, code, call, *fragments):
-        with self.assertRaises(grpc.RpcError) as caught:
-            call()
-        self.assertEqual(caught.exception.code(), code, caught.exception.details())
-        for fragment in fragments:
-            self.assertIn(fragment, caught.exception.details())
-        return caught.exception.details()
 
     # --- navigate ----------------------------------------------------------
 
@@ -239,20 +231,20 @@ class NavigationTest(unittest.TestCase):
         wait_until(lambda: self.current_url() == self.site.url("/slow"), 30, "the page")
 
     def test_refused_connection_is_unavailable(self):
-        self.assertCode(grpc.StatusCode.UNAVAILABLE, lambda: self.navigate(refused_url()),
+        self.assert_rpc_error(grpc.StatusCode.UNAVAILABLE, lambda: self.navigate(refused_url()),
                         "NS_ERROR_CONNECTION_REFUSED")
 
     def test_page_that_never_finishes_is_deadline_exceeded(self):
         # The extension's own timeout names the page; the server's deadline
         # (50 ms later) may win on a loaded machine, so only the code is sure.
-        self.assertCode(grpc.StatusCode.DEADLINE_EXCEEDED,
+        self.assert_rpc_error(grpc.StatusCode.DEADLINE_EXCEEDED,
                         lambda: self.navigate("/never", timeout=60, limit=2))
         # The window still works afterwards.
         self.assertEqual(self.navigate("/after").http_status, 200)
 
     def test_file_and_javascript_urls_are_refused(self):
         for url in ("file:///etc/passwd", "javascript:alert(1)", "about:config"):
-            self.assertCode(grpc.StatusCode.INVALID_ARGUMENT, lambda: self.navigate(url), "URL")
+            self.assert_rpc_error(grpc.StatusCode.INVALID_ARGUMENT, lambda: self.navigate(url), "URL")
         self.assertEqual(self.current_url(), "about:blank")
 
     # --- history -----------------------------------------------------------
@@ -275,7 +267,7 @@ class NavigationTest(unittest.TestCase):
         self.assertEqual((started.url, started.http_status), (self.site.url("/one"), 0))
         wait_until(lambda: self.current_url() == self.site.url("/one"), 30, "the step back")
         # The lease's first page replaced the blank one: /one is the oldest entry.
-        self.assertCode(grpc.StatusCode.FAILED_PRECONDITION,
+        self.assert_rpc_error(grpc.StatusCode.FAILED_PRECONDITION,
                         lambda: self.stub.GoBack(pb.HistoryRequest(lease_id=self.lease),
                                                  timeout=30),
                         "history")
@@ -291,7 +283,7 @@ class NavigationTest(unittest.TestCase):
         self.assertEqual(back.url, self.site.url("/near"))
         forward = self.stub.GoForward(pb.HistoryRequest(lease_id=self.lease), timeout=30)
         self.assertEqual(forward.url, other)
-        self.assertCode(grpc.StatusCode.FAILED_PRECONDITION,
+        self.assert_rpc_error(grpc.StatusCode.FAILED_PRECONDITION,
                         lambda: self.stub.GoForward(pb.HistoryRequest(lease_id=self.lease),
                                                     timeout=30),
                         "history")
@@ -307,11 +299,11 @@ class NavigationTest(unittest.TestCase):
 
     def test_no_history_is_failed_precondition(self):
         for call in (self.stub.GoBack, self.stub.GoForward):
-            self.assertCode(grpc.StatusCode.FAILED_PRECONDITION,
+            self.assert_rpc_error(grpc.StatusCode.FAILED_PRECONDITION,
                             lambda: call(pb.HistoryRequest(lease_id=self.lease), timeout=30),
                             "history")
         self.navigate("/only")
-        self.assertCode(grpc.StatusCode.FAILED_PRECONDITION,
+        self.assert_rpc_error(grpc.StatusCode.FAILED_PRECONDITION,
                         lambda: self.stub.GoForward(pb.HistoryRequest(lease_id=self.lease),
                                                     timeout=30),
                         "history")
@@ -374,7 +366,7 @@ class NavigationTest(unittest.TestCase):
 
         self.stub.CloseTab(pb.CloseTabRequest(lease_id=self.lease, tab_id=opened.tab_id),
                            timeout=30)
-        self.assertCode(grpc.StatusCode.FAILED_PRECONDITION,
+        self.assert_rpc_error(grpc.StatusCode.FAILED_PRECONDITION,
                         lambda: self.stub.CloseTab(pb.CloseTabRequest(
                             lease_id=self.lease, tab_id=first.tab_id), timeout=30),
                         "last tab")
@@ -383,7 +375,7 @@ class NavigationTest(unittest.TestCase):
     def test_open_tab_waits_and_fails_like_navigate(self):
         blank = self.stub.OpenTab(pb.OpenTabRequest(lease_id=self.lease), timeout=30).tab
         self.assertEqual((blank.url, blank.active), ("about:blank", True))
-        details = self.assertCode(grpc.StatusCode.UNAVAILABLE,
+        details = self.assert_rpc_error(grpc.StatusCode.UNAVAILABLE,
                                   lambda: self.stub.OpenTab(pb.OpenTabRequest(
                                       lease_id=self.lease, url=refused_url()), timeout=30),
                                   "NS_ERROR_CONNECTION_REFUSED")
@@ -392,7 +384,7 @@ class NavigationTest(unittest.TestCase):
         self.assertIn(failed, [t.tab_id for t in self.tabs()])
         self.stub.CloseTab(pb.CloseTabRequest(lease_id=self.lease, tab_id=failed), timeout=30)
         self.assertNotIn(failed, [t.tab_id for t in self.tabs()])
-        self.assertCode(grpc.StatusCode.INVALID_ARGUMENT,
+        self.assert_rpc_error(grpc.StatusCode.INVALID_ARGUMENT,
                         lambda: self.stub.OpenTab(pb.OpenTabRequest(
                             lease_id=self.lease, url="file:///etc/passwd"), timeout=30))
 
@@ -408,7 +400,7 @@ class NavigationTest(unittest.TestCase):
                                                               tab_id=missing), timeout=30),
         ]
         for call in calls:
-            self.assertCode(grpc.StatusCode.NOT_FOUND, call, str(missing))
+            self.assert_rpc_error(grpc.StatusCode.NOT_FOUND, call, str(missing))
 
     def test_popup_is_listed_as_a_tab(self):
         self.navigate("/opener")
@@ -453,7 +445,7 @@ class NavigationTest(unittest.TestCase):
         self.assertIn('<iframe name="left"', top)
         self.assertNotIn("left frame body", top)
         for selector in ({"name": "nope"}, {"index": 5}, {"url": "/elsewhere"}):
-            self.assertCode(grpc.StatusCode.NOT_FOUND, lambda: self.frame_html(**selector),
+            self.assert_rpc_error(grpc.StatusCode.NOT_FOUND, lambda: self.frame_html(**selector),
                             "frame")
 
     # --- the Session stream -------------------------------------------------

@@ -22,7 +22,7 @@ import zlib
 import grpc
 
 from foxpool.v1 import browser_pool_pb2 as pb
-from foxpoold import Foxpoold, wait_until
+from foxpoold import CommandTestCase, Foxpoold, wait_until
 
 FOXPOOLD = sys.argv.pop(1) if len(sys.argv) > 1 else "build/server/foxpoold"
 SOURCE_DIR = sys.argv.pop(1) if len(sys.argv) > 1 else "."
@@ -331,7 +331,7 @@ def token():
     return uuid.uuid4().hex[:12]
 
 
-class NetworkCommandsTest(unittest.TestCase):
+class NetworkCommandsTest(CommandTestCase):
     @classmethod
     def setUpClass(cls):
         cls.site = Site()
@@ -375,13 +375,6 @@ class NetworkCommandsTest(unittest.TestCase):
     def evaluate(self, expression):
         reply = self.call("Evaluate", pb.EvaluateRequest, expression=expression)
         return json.loads(reply.result_json)
-
-    def assert_code(self, code, call, *contains):
-        with self.assertRaises(grpc.RpcError) as caught:
-            call()
-        self.assertEqual(caught.exception.code(), code, caught.exception.details())
-        for text in contains:
-            self.assertIn(text, caught.exception.details())
 
     def block(self, patterns=(), types=()):
         self.call("SetBlockRules", pb.SetBlockRulesRequest, url_patterns=list(patterns),
@@ -489,7 +482,7 @@ class NetworkCommandsTest(unittest.TestCase):
     def test_block_everything_keeps_the_hub(self):
         self.block(patterns=["*"])
         t = token()
-        self.assert_code(grpc.StatusCode.UNAVAILABLE,
+        self.assert_rpc_error(grpc.StatusCode.UNAVAILABLE,
                          lambda: self.navigate(f"{self.site.base}/page?t={t}"))
         self.assertEqual(self.site.seen("/page", t), [])
         # Commands still reach the window (its hub connection is not a page's).
@@ -499,10 +492,10 @@ class NetworkCommandsTest(unittest.TestCase):
 
     def test_block_rules_reject_bad_input(self):
         self.block(types=[pb.RESOURCE_TYPE_IMAGE])
-        self.assert_code(grpc.StatusCode.INVALID_ARGUMENT, lambda: self.block(patterns=[""]))
-        self.assert_code(grpc.StatusCode.INVALID_ARGUMENT,
+        self.assert_rpc_error(grpc.StatusCode.INVALID_ARGUMENT, lambda: self.block(patterns=[""]))
+        self.assert_rpc_error(grpc.StatusCode.INVALID_ARGUMENT,
                          lambda: self.block(types=[pb.RESOURCE_TYPE_UNSPECIFIED]))
-        self.assert_code(grpc.StatusCode.INVALID_ARGUMENT,
+        self.assert_rpc_error(grpc.StatusCode.INVALID_ARGUMENT,
                          lambda: self.block(patterns=["*"], types=[pb.RESOURCE_TYPE_SCRIPT, 99]))
         # A refused request left the rules as they were.
         t = self.load_site_page()
@@ -535,7 +528,7 @@ class NetworkCommandsTest(unittest.TestCase):
     def test_extra_headers_reject_bad_input(self):
         for headers in ({"Bad Header": "x"}, {"X-Ok": "line\r\nInjected: yes"}, {"X-Ok": "a\nb"},
                         {"": "x"}, {"X(paren)": "x"}):
-            self.assert_code(grpc.StatusCode.INVALID_ARGUMENT,
+            self.assert_rpc_error(grpc.StatusCode.INVALID_ARGUMENT,
                              lambda: self.call("SetExtraHeaders", pb.SetExtraHeadersRequest,
                                                headers=headers))
 
@@ -562,7 +555,7 @@ class NetworkCommandsTest(unittest.TestCase):
         seen = self.ua_seen_by_scripts()
         self.assertEqual(seen, [page.get("User-Agent")] * 3)
 
-        self.assert_code(grpc.StatusCode.INVALID_ARGUMENT,
+        self.assert_rpc_error(grpc.StatusCode.INVALID_ARGUMENT,
                          lambda: self.call("SetUserAgent", pb.SetUserAgentRequest, user_agent="a\nb"))
 
     # ---- proxies ----
@@ -576,12 +569,12 @@ class NetworkCommandsTest(unittest.TestCase):
 
         # Bypassed hosts go direct, where .invalid does not resolve.
         for host in ("a.bypass.invalid", "exact-bypass.invalid"):
-            self.assert_code(grpc.StatusCode.UNAVAILABLE, lambda: self.navigate(f"http://{host}/"),
+            self.assert_rpc_error(grpc.StatusCode.UNAVAILABLE, lambda: self.navigate(f"http://{host}/"),
                              "NS_ERROR_UNKNOWN_HOST")
             self.assertEqual([p for p, _ in self.proxy.seen() if host in p], [])
 
         self.set_proxy()  # DIRECT
-        self.assert_code(grpc.StatusCode.UNAVAILABLE,
+        self.assert_rpc_error(grpc.StatusCode.UNAVAILABLE,
                          lambda: self.navigate(f"http://{PROXIED_HOST}/direct"), "NS_ERROR_UNKNOWN_HOST")
         self.assertNotIn(f"http://{PROXIED_HOST}/direct", [p for p, _ in self.proxy.seen()])
 
@@ -596,7 +589,7 @@ class NetworkCommandsTest(unittest.TestCase):
         # request fails (no loop, no login prompt).
         self.set_proxy(**proxy, username="fox", password="wrong")
         url = f"http://{PROXIED_HOST}/wrong-{token()}"
-        self.assert_code(grpc.StatusCode.UNAVAILABLE, lambda: self.navigate(url))
+        self.assert_rpc_error(grpc.StatusCode.UNAVAILABLE, lambda: self.navigate(url))
         self.assertEqual(self.proxy_auth_seen(url), [basic("fox:wrong")] * 2)
 
         # Right ones go with the request itself.
@@ -606,14 +599,14 @@ class NetworkCommandsTest(unittest.TestCase):
         self.assertEqual(self.proxy_auth_seen(url), [basic("fox:s3cret")])
 
         # An https: page's tunnel: the proxy's challenge is answered.
-        self.assert_code(grpc.StatusCode.UNAVAILABLE, lambda: self.navigate(f"https://{PROXIED_HOST}/"))
+        self.assert_rpc_error(grpc.StatusCode.UNAVAILABLE, lambda: self.navigate(f"https://{PROXIED_HOST}/"))
         self.assertEqual(self.proxy_auth_seen(f"CONNECT {PROXIED_HOST}:443")[-1], basic("fox:s3cret"))
 
         # Without credentials none are sent (not even Firefox's cached
         # ones), and the challenge fails the request.
         self.set_proxy(**proxy)
         url = f"http://{PROXIED_HOST}/none-{token()}"
-        self.assert_code(grpc.StatusCode.UNAVAILABLE, lambda: self.navigate(url))
+        self.assert_rpc_error(grpc.StatusCode.UNAVAILABLE, lambda: self.navigate(url))
         self.assertEqual(self.proxy_auth_seen(url), [None])
 
     def test_tunnel_credentials_do_not_outlive_the_lease(self):
@@ -623,12 +616,12 @@ class NetworkCommandsTest(unittest.TestCase):
         self.proxy.credentials = "fox:s3cret"
         proxy = dict(type=pb.PROXY_TYPE_HTTP, host="127.0.0.1", port=self.proxy.port)
         self.set_proxy(**proxy, username="fox", password="s3cret")
-        self.assert_code(grpc.StatusCode.UNAVAILABLE, lambda: self.navigate(f"https://{PROXIED_HOST}/"))
+        self.assert_rpc_error(grpc.StatusCode.UNAVAILABLE, lambda: self.navigate(f"https://{PROXIED_HOST}/"))
         self.release(self.lease)
         self.lease = self.acquire()
         self.set_proxy(**proxy)
         before = len(self.proxy_auth_seen(f"CONNECT {PROXIED_HOST}:443"))
-        self.assert_code(grpc.StatusCode.UNAVAILABLE, lambda: self.navigate(f"https://{PROXIED_HOST}/"))
+        self.assert_rpc_error(grpc.StatusCode.UNAVAILABLE, lambda: self.navigate(f"https://{PROXIED_HOST}/"))
         self.assertEqual(self.proxy_auth_seen(f"CONNECT {PROXIED_HOST}:443")[before:], [None])
 
     def test_socks5_proxy(self):
@@ -657,7 +650,7 @@ class NetworkCommandsTest(unittest.TestCase):
         port = dead_port()
         self.set_proxy(type=pb.PROXY_TYPE_HTTP, host="127.0.0.1", port=port)
         self.assertIsInstance(self.call("GetTitle", pb.GetTitleRequest).title, str)
-        self.assert_code(grpc.StatusCode.UNAVAILABLE,
+        self.assert_rpc_error(grpc.StatusCode.UNAVAILABLE,
                          lambda: self.navigate(f"http://{PROXIED_HOST}/dead"),
                          "NS_ERROR_PROXY_CONNECTION_REFUSED")
         self.assertIsInstance(self.call("GetUrl", pb.GetUrlRequest).url, str)
@@ -669,7 +662,7 @@ class NetworkCommandsTest(unittest.TestCase):
                dict(type=pb.PROXY_TYPE_HTTPS, host="127.0.0.1", port=-1),
                dict(type=pb.PROXY_TYPE_HTTP, host="127.0.0.1", port=8080, bypass=[""])]
         for fields in bad:
-            self.assert_code(grpc.StatusCode.INVALID_ARGUMENT, lambda: self.set_proxy(**fields))
+            self.assert_rpc_error(grpc.StatusCode.INVALID_ARGUMENT, lambda: self.set_proxy(**fields))
 
     # ---- network idle ----
 
@@ -721,7 +714,7 @@ class NetworkCommandsTest(unittest.TestCase):
         self.navigate(f"{self.site.base}/fetching?t={name}")
         wait_until(lambda: self.site.seen_path(f"/hold/{name}"), 30, "the page's fetch")
         try:
-            self.assert_code(grpc.StatusCode.DEADLINE_EXCEEDED, lambda: self.wait_idle(200, 1500),
+            self.assert_rpc_error(grpc.StatusCode.DEADLINE_EXCEEDED, lambda: self.wait_idle(200, 1500),
                              "1 request(s) still in flight", f"/hold/{name}")
         finally:
             self.site.hold(name).set()
@@ -729,11 +722,11 @@ class NetworkCommandsTest(unittest.TestCase):
 
     def test_wait_for_network_idle_rejects_bad_input(self):
         request = pb.WaitForNetworkIdleRequest(lease_id=self.lease, tab_id=987654)
-        self.assert_code(grpc.StatusCode.NOT_FOUND,
+        self.assert_rpc_error(grpc.StatusCode.NOT_FOUND,
                          lambda: self.stub.WaitForNetworkIdle(request, timeout=60), "987654")
         request = pb.WaitForNetworkIdleRequest(lease_id=self.lease)
         request.idle_time.FromMilliseconds(-5)
-        self.assert_code(grpc.StatusCode.INVALID_ARGUMENT,
+        self.assert_rpc_error(grpc.StatusCode.INVALID_ARGUMENT,
                          lambda: self.stub.WaitForNetworkIdle(request, timeout=60))
 
     # ---- leases ----
@@ -758,7 +751,7 @@ class NetworkCommandsTest(unittest.TestCase):
         t = token()
         self.navigate(f"{self.site.base}/ua?t={t}")
         self.assertEqual(self.ua_seen_by_scripts(), [self.site.seen("/ua", t)[0].get("User-Agent")] * 3)
-        self.assert_code(grpc.StatusCode.UNAVAILABLE,
+        self.assert_rpc_error(grpc.StatusCode.UNAVAILABLE,
                          lambda: self.navigate(f"http://{PROXIED_HOST}/after"), "NS_ERROR_UNKNOWN_HOST")
         self.assertNotIn(f"http://{PROXIED_HOST}/after", [p for p, _ in self.proxy.seen()])
 

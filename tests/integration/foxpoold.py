@@ -12,6 +12,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import unittest
 
 import grpc
 
@@ -111,3 +112,18 @@ class Pages:
     def close(self):
         self.server.shutdown()
         self.server.server_close()
+
+
+class CommandTestCase(unittest.TestCase):
+    """Assertions shared by the command tests."""
+
+    def assert_rpc_error(self, code, call, *fragments):
+        """`call()` fails with `code` and a message holding every fragment;
+        returns the message."""
+        with self.assertRaises(grpc.RpcError) as raised:
+            call()
+        details = raised.exception.details()
+        self.assertEqual(raised.exception.code(), code, details)
+        for fragment in fragments:
+            self.assertIn(fragment, details)
+        return details
