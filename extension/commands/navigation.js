@@ -172,10 +172,24 @@ function historyStep(step) {
   };
 }
 
+// Runs in the top frame.
+function documentTitle() {
+  return document.title;
+}
+
 async function title(params) {
   const tab = await resolveTab(params.tab_id);
-  const facts = await pageFacts(tab.id, timeoutMs(params, 30000));
-  return { title: facts.title };
+  try {
+    const title = await runInFrame({ tabId: tab.id }, documentTitle, [], {
+      timeoutMs: timeoutMs(params, 30000),
+      what: "reading the page's title",
+    });
+    return { title };
+  } catch (e) {
+    if (e instanceof CommandError && e.code === "DEADLINE_EXCEEDED") throw e;
+    // A page no script may run in (about:blank, an error page).
+    return { title: tab.url === "about:blank" ? "" : (tab.title ?? "") };
+  }
 }
 
 async function url(params) {
