@@ -63,9 +63,14 @@ export function waitForIdle(tabId, { idleMs, waitMs, timeoutMs }) {
       if (pending(tabId) > 0) return;
       const quietSince = Math.max(begin, lastChange.get(tabId) ?? begin);
       idleTimer = setTimeout(() => {
+        // A timer may fire a hair before the clock shows the time passed.
+        if (performance.now() - quietSince < idleMs) {
+          waiter.changed();
+          return;
+        }
         finish();
         resolve(performance.now() - begin);
-      }, Math.max(0, quietSince + idleMs - performance.now()));
+      }, Math.max(1, quietSince + idleMs - performance.now()));
     };
     const deadline = setTimeout(() => {
       finish();
