@@ -64,31 +64,52 @@ void Pool::StartWindowLocked(absl::Duration delay, Deferred& later, std::string 
 }
 
 void Pool::LaunchNow(WindowId id) {
-  WindowSpec spec;
+  Deferred later;
   {
     absl::MutexLock lock(&mu_);
+    launch_queue_.push_back(id);
+    LaunchQueuedLocked(later);
+  }
+  RunAll(later);
+}
+
+void Pool::LaunchQueuedLocked(Deferred& later) {
+  while (!launch_queue_.empty() && (options_.max_starting <= 0 ||
+                                    static_cast<int>(launching_.size()) < options_.max_starting)) {
+    WindowId id = launch_queue_.front();
+    launch_queue_.pop_front();
     auto it = slots_.find(id);
-    if (it == slots_.end()) return;  // Shut down while backing off.
+    if (it == slots_.end()) continue;  // Shut down while backing off or queued.
     if (memory_short_ && it->second.profile.empty()) {
       // Started again by TopUpLocked once memory allows.
       slots_.erase(it);
-      return;
+      continue;
     }
-    it->second.launched_at = scheduler_.Now();
-    spec.profile = it->second.profile;
+    LaunchLocked(id, later);
   }
-  factory_.Start(
-      id, spec,
-      [this, id](absl::StatusOr<std::shared_ptr<Window>> window) {
-        OnWindowStarted(id, std::move(window));
-      },
-      [this, id](absl::Status why) { OnWindowDied(id, std::move(why)); });
+}
+
+void Pool::LaunchLocked(WindowId id, Deferred& later) {
+  Slot& slot = slots_.at(id);
+  slot.launched_at = scheduler_.Now();
+  launching_.insert(id);
+  later.push_back([this, id, spec = WindowSpec{slot.profile}] {
+    factory_.Start(
+        id, spec,
+        [this, id](absl::StatusOr<std::shared_ptr<Window>> window) {
+          OnWindowStarted(id, std::move(window));
+        },
+        [this, id](absl::Status why) { OnWindowDied(id, std::move(why)); });
+  });
 }
 
 void Pool::OnWindowStarted(WindowId id, absl::StatusOr<std::shared_ptr<Window>> window) {
   Deferred later;
   {
     absl::MutexLock lock(&mu_);
+    // The factory answers every start exactly once: the next may go.
+    launching_.erase(id);
+    LaunchQueuedLocked(later);
     auto it = slots_.find(id);
     if (it == slots_.end() || shut_down_) {
       if (window.ok()) later.push_back([w = *window] { w->Close(); });

@@ -11,6 +11,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/container/node_hash_map.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
@@ -54,6 +55,10 @@ struct PoolOptions {
   int crash_loop_after = 3;
   // Windows on persistent profiles that may run at once (beyond the pool).
   int max_profile_windows = 8;
+  // Windows launching at once (0: no limit). A launch costs about two
+  // core-seconds, so a burst of them starves everything else: the rest
+  // wait, in order, for a launch to end (ready or failed).
+  int max_starting = 0;
   // Callers that may wait in Acquire at once; one more is refused.
   int max_queue = 8;
   // Upper bound on any wait in Acquire, whatever the caller asks.
@@ -328,6 +333,10 @@ class Pool {
   void FailProfileWaitersLocked(const std::string& profile, const absl::Status& why,
                                 Deferred& later) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void LaunchNow(WindowId id);
+  // Hands window `id` to the factory (after `later` runs).
+  void LaunchLocked(WindowId id, Deferred& later) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Launches queued windows while the limit allows.
+  void LaunchQueuedLocked(Deferred& later) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void OnWindowStarted(WindowId id, absl::StatusOr<std::shared_ptr<Window>> w);
   void OnWindowDied(WindowId id, absl::Status why);
   void OnResetDone(WindowId id, absl::Status status);
@@ -405,6 +414,10 @@ class Pool {
   absl::node_hash_map<WindowId, Slot> slots_ ABSL_GUARDED_BY(mu_);
   // Idle windows, least recently used first.
   std::deque<WindowId> idle_ ABSL_GUARDED_BY(mu_);
+  // Windows the factory is starting, and those waiting for their turn
+  // (max_starting).
+  absl::flat_hash_set<WindowId> launching_ ABSL_GUARDED_BY(mu_);
+  std::deque<WindowId> launch_queue_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<LeaseId, WindowId> leases_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, LeaseId> by_request_ ABSL_GUARDED_BY(mu_);
   // Moving average of how long leases last, for the retry hint.

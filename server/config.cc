@@ -33,6 +33,9 @@ ABSL_FLAG(int, pool_size, 2, "Warm Firefox windows kept by the pool, however qui
 ABSL_FLAG(
     int, max_windows, 0,
     "While callers wait, the pool grows up to this many windows (0: --pool_size, no growth).");
+ABSL_FLAG(int, max_starting, 2,
+          "Windows launching at once (each costs about two core-seconds); the rest wait their "
+          "turn (0: no limit).");
 ABSL_FLAG(int, min_idle, 0,
           "Windows kept idle or starting beyond the leased ones, within --max_windows.");
 ABSL_FLAG(absl::Duration, shrink_after, absl::Minutes(5),
@@ -133,6 +136,9 @@ absl::StatusOr<Config> ParseConfig(int argc, char** argv) {
   if (config.pool.max_windows < 0 || config.pool.max_windows > 256) {
     return absl::InvalidArgumentError("--max_windows must be 0..256");
   }
+  config.pool.max_starting = absl::GetFlag(FLAGS_max_starting);
+  if (config.pool.max_starting < 0)
+    return absl::InvalidArgumentError("--max_starting must be >= 0");
   config.pool.min_idle = absl::GetFlag(FLAGS_min_idle);
   if (config.pool.min_idle < 0) return absl::InvalidArgumentError("--min_idle must be >= 0");
   config.pool.shrink_after = absl::GetFlag(FLAGS_shrink_after);

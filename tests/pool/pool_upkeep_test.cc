@@ -208,12 +208,6 @@ TEST_F(PoolUpkeepTest, RepeatedFailedStartsAreReportedAsACrashLoop) {
   EXPECT_EQ(pool_->Status().consecutive_start_failures, 2);
 }
 
-}  // namespace
-}  // namespace foxpool::pool
-
-namespace foxpool::pool {
-namespace {
-
 class PoolProfileTest : public PoolTest {
  protected:
   AcquireOptions Profile(const std::string& name) {
@@ -279,6 +273,35 @@ TEST_F(PoolProfileTest, AWarmProfileWindowClosesWhenUnused) {
   scheduler_.Advance(absl::Seconds(31));
   EXPECT_TRUE(Window(lease->grant->window)->closed());
   EXPECT_EQ(factory_.start_count(), 2);  // Not replaced.
+}
+
+TEST_F(PoolTest, LaunchesAreLimitedAndTakeTurnsInOrder) {
+  MakePool({.size = 4, .max_starting = 2}, /*auto_start=*/false);
+  // Two launch; all four count as starting.
+  ASSERT_EQ(factory_.start_count(), 2);
+  EXPECT_EQ(pool_->Status().starting, 4);
+
+  // A start that ends, ready or failed, hands its turn to the next in line.
+  ASSERT_NE(factory_.CompleteStart(0), nullptr);
+  ASSERT_EQ(factory_.start_count(), 3);
+  ASSERT_TRUE(factory_.FailStart(1, absl::InternalError("no profile")));
+  ASSERT_EQ(factory_.start_count(), 4);
+  EXPECT_LT(factory_.start_id(2).value(), factory_.start_id(3).value());
+
+  // The failed window's replacement waits out its backoff, then its turn.
+  scheduler_.Advance(absl::Seconds(1));
+  EXPECT_EQ(factory_.start_count(), 4);
+  ASSERT_NE(factory_.CompleteStart(2), nullptr);
+  EXPECT_EQ(factory_.start_count(), 5);
+  ASSERT_NE(factory_.CompleteStart(3), nullptr);
+  ASSERT_NE(factory_.CompleteStart(4), nullptr);
+  EXPECT_EQ(pool_->Status().idle, 4);
+  EXPECT_EQ(factory_.start_count(), 5);
+}
+
+TEST_F(PoolTest, WithoutALimitEveryWindowLaunchesAtOnce) {
+  MakePool({.size = 4}, /*auto_start=*/false);
+  EXPECT_EQ(factory_.start_count(), 4);
 }
 
 }  // namespace
