@@ -7,6 +7,7 @@
 #include <fstream>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -135,6 +136,9 @@ int Run(int argc, char** argv) {
     }
     return std::string();
   });
+  std::optional<pool::CommandGate> gate;
+  if (config->command_gate) gate.emplace(*config->command_gate, scheduler);
+  config->service.command_gate = gate ? &*gate : nullptr;
   pool::Pool pool(config->pool, launcher, scheduler, &telemetry);
   config->service.command_observer = &telemetry;
   BrowserPoolService service(pool, config->service, &profiles);
@@ -178,6 +182,11 @@ int Run(int argc, char** argv) {
                             .drain_deadline = current_drain_deadline()};
           for (const pool::LeaseInfo& lease : pool.Leases()) {
             state.commands_in_flight += lease.commands_in_flight;
+          }
+          if (gate) {
+            pool::CommandGate::Stats stats = gate->stats();
+            state.command_limit = stats.limit;
+            state.commands_queued = stats.queued;
           }
           return metrics.Scrape(state);
         }}},

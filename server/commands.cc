@@ -218,6 +218,18 @@ absl::Status CheckViewport(const v1::SetViewportRequest& request, const ServiceO
 
 }  // namespace
 
+bool IsWait(std::string_view method) {
+  return method == kWaitForElement.method || method == kWaitForNetworkIdle.method;
+}
+
+bool IsSampled(std::string_view method) {
+  for (const char* unsampled : {kNavigate.method, kReload.method, kGoBack.method, kGoForward.method,
+                                kOpenTab.method, kPrintToPdf.method}) {
+    if (method == unsampled) return false;
+  }
+  return true;
+}
+
 absl::Status CheckRequest(const Message& request, const ServiceOptions& options) {
   size_t upload_bytes = 0;
   return CheckMessage(request, "", options, upload_bytes);

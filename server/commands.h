@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 
@@ -13,6 +15,7 @@
 #include "foxpool/v1/browser_pool.pb.h"
 #include "google/protobuf/message.h"
 #include "nlohmann/json.hpp"
+#include "pool/command_gate.h"
 #include "pool/pool.h"
 #include "server/command_list.h"
 
@@ -49,7 +52,17 @@ struct ServiceOptions {
   absl::Duration drain_timeout = absl::Minutes(1);
   // Optional; must outlive the service.
   CommandObserver* command_observer = nullptr;
+  // Admission control of commands across windows; optional, must outlive
+  // the service.
+  pool::CommandGate* command_gate = nullptr;
 };
+
+// Commands that mostly wait (for an element, for the network) hold no place
+// in the command gate.
+bool IsWait(std::string_view method);
+// Commands whose time says how loaded the browsers are (not navigations,
+// whose time is the network's, nor prints).
+bool IsSampled(std::string_view method);
 
 // One window command: the extension's method, and what it checks beyond
 // what every command gets. Shared by the unary RPCs and the Session stream,
@@ -130,37 +143,57 @@ void StartCommand(
   }
   *window_id = use->window_id();
   absl::Time deadline = std::min(call_deadline, started + *timeout);
-  // The extension bounds its own wait a little earlier, so that a slow page
-  // comes back as the extension's precise error rather than a bare timeout
-  // (a tenth of the time, 50 to 250 ms: enough for a loaded machine).
-  absl::Duration left = deadline - started;
-  absl::Duration margin = std::clamp(left / 10, absl::Milliseconds(50), absl::Milliseconds(250));
-  params["timeout_ms"] = std::max<int64_t>(1, absl::ToInt64Milliseconds(left - margin));
-  pool::Window& window = use->window();
-  window.Call(command.method, params.dump(), deadline,
-              [&pool, use = *std::move(use),
-               done = std::move(done)](absl::StatusOr<std::string> result) mutable {
-                if (result.status().code() == absl::StatusCode::kDeadlineExceeded) {
-                  // A slow page, or a hung window: a health probe tells which.
-                  pool.Suspect(use.window_id());
-                }
-                if (!result.ok()) {
-                  std::move(done)(result.status());
-                  return;
-                }
-                nlohmann::json json = nlohmann::json::parse(*result, nullptr, false);
-                if (json.is_discarded()) {
-                  std::move(done)(absl::InternalError("the window answered with invalid JSON"));
-                  return;
-                }
-                Response response;
-                absl::Status filled = FillResponse(json, &response);
-                if (filled.ok()) {
-                  std::move(done)(std::move(response));
-                } else {
-                  std::move(done)(filled);
-                }
-              });
+  pool::CommandGate* gate = IsWait(command.method) ? nullptr : options.command_gate;
+  auto run = [&pool, gate, method = command.method, params = std::move(params), deadline,
+              use = *std::move(use), done = std::move(done)](absl::Status admitted) mutable {
+    if (!admitted.ok()) {
+      std::move(done)(admitted);
+      return;
+    }
+    absl::Time admitted_at = absl::Now();
+    // The extension bounds its own wait a little earlier, so that a slow
+    // page comes back as the extension's precise error rather than a bare
+    // timeout (a tenth of the time, 50 to 250 ms: enough for a loaded machine).
+    absl::Duration left = deadline - admitted_at;
+    absl::Duration margin = std::clamp(left / 10, absl::Milliseconds(50), absl::Milliseconds(250));
+    params["timeout_ms"] = std::max<int64_t>(1, absl::ToInt64Milliseconds(left - margin));
+    pool::Window& window = use.window();
+    window.Call(method, params.dump(), deadline,
+                [&pool, gate, method, admitted_at, use = std::move(use),
+                 done = std::move(done)](absl::StatusOr<std::string> result) mutable {
+                  if (gate != nullptr) {
+                    gate->Done(method,
+                               result.ok() && IsSampled(method)
+                                   ? std::optional<absl::Duration>(absl::Now() - admitted_at)
+                                   : std::nullopt);
+                  }
+                  if (result.status().code() == absl::StatusCode::kDeadlineExceeded) {
+                    // A slow page, or a hung window: a health probe tells which.
+                    pool.Suspect(use.window_id());
+                  }
+                  if (!result.ok()) {
+                    std::move(done)(result.status());
+                    return;
+                  }
+                  nlohmann::json json = nlohmann::json::parse(*result, nullptr, false);
+                  if (json.is_discarded()) {
+                    std::move(done)(absl::InternalError("the window answered with invalid JSON"));
+                    return;
+                  }
+                  Response response;
+                  absl::Status filled = FillResponse(json, &response);
+                  if (filled.ok()) {
+                    std::move(done)(std::move(response));
+                  } else {
+                    std::move(done)(filled);
+                  }
+                });
+  };
+  if (gate == nullptr) {
+    std::move(run)(absl::OkStatus());
+  } else {
+    gate->Enter(request.lease_id(), deadline, std::move(run));
+  }
 }
 
 }  // namespace foxpool::server

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -66,6 +67,10 @@ ABSL_FLAG(absl::Duration, max_lease_duration, absl::Hours(1),
           "No lease lasts longer than this, however busy; then its window is reset and returned.");
 ABSL_FLAG(absl::Duration, command_timeout, absl::Seconds(30),
           "Timeout of a command whose request sets none.");
+ABSL_FLAG(std::string, command_limit, "off",
+          "Commands executing at once across all windows; the rest wait their turn, in order "
+          "per lease. auto: start at the core count and follow the browsers' latency (from the "
+          "core count to 8 times it); N: a fixed limit; off: no limit (see bench/RESULTS.md).");
 ABSL_FLAG(std::string, firefox, "/usr/bin/firefox-esr", "Firefox binary.");
 ABSL_FLAG(std::string, profile_root, "",
           "Directory for window profiles (default: $TMPDIR or /tmp). Each server makes its own "
@@ -217,6 +222,18 @@ absl::StatusOr<Config> ParseConfig(int argc, char** argv) {
     return absl::InvalidArgumentError("--hub_port must be 0..65535");
   config.hub.port = static_cast<uint16_t>(hub_port);
   config.service.default_command_timeout = absl::GetFlag(FLAGS_command_timeout);
+  std::string limit = absl::GetFlag(FLAGS_command_limit);
+  int cores = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  int fixed = 0;
+  if (limit == "auto") {
+    config.command_gate = pool::CommandGate::Options{
+        .initial_limit = cores, .min_limit = cores, .max_limit = 8 * cores, .adaptive = true};
+  } else if (absl::SimpleAtoi(limit, &fixed) && fixed > 0) {
+    config.command_gate = pool::CommandGate::Options{
+        .initial_limit = fixed, .min_limit = fixed, .max_limit = fixed, .adaptive = false};
+  } else if (limit != "off") {
+    return absl::InvalidArgumentError("--command_limit must be auto, off or a positive number");
+  }
   return config;
 }
 

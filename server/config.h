@@ -1,11 +1,13 @@
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "firefox/hub.h"
 #include "firefox/launcher.h"
+#include "pool/command_gate.h"
 #include "pool/pool.h"
 #include "server/browser_pool_service.h"
 #include "server/logging.h"
@@ -31,6 +33,8 @@ struct Config {
   firefox::LauncherOptions launcher;
   firefox::HubOptions hub;
   ServiceOptions service;
+  // Admission control of commands; unset: none (--command_limit=off).
+  std::optional<pool::CommandGate::Options> command_gate;
 };
 
 // Parses the command line (absl flags; --help lists them) into a Config.

@@ -112,6 +112,17 @@ Metrics::Metrics(MetricsOptions options)
                               .Help("Window commands running now.")
                               .Register(*registry_)
                               .Add({})),
+      command_limit_(BuildGauge()
+                         .Name("foxpool_command_limit")
+                         .Help("Commands the gate lets execute at once across all windows "
+                               "(0: no gate).")
+                         .Register(*registry_)
+                         .Add({})),
+      commands_queued_(BuildGauge()
+                           .Name("foxpool_commands_queued")
+                           .Help("Commands waiting in the gate for room.")
+                           .Register(*registry_)
+                           .Add({})),
       window_start_(BuildHistogram()
                         .Name("foxpool_window_start_seconds")
                         .Help("Time from launch until a window is ready to lease.")
@@ -329,6 +340,8 @@ std::string Metrics::Scrape(const ScrapeState& state) {
   oldest_wait_.Set(Seconds(state.pool.oldest_waiter_age));
   expected_wait_.Set(Seconds(state.pool.expected_wait));
   commands_in_flight_.Set(state.commands_in_flight);
+  command_limit_.Set(state.command_limit);
+  commands_queued_.Set(state.commands_queued);
   draining_.Set(state.pool.draining ? 1 : 0);
   drain_deadline_.Set(state.drain_deadline == absl::InfiniteFuture()
                           ? 0

@@ -42,6 +42,9 @@ struct MetricsOptions {
 struct ScrapeState {
   pool::PoolStatus pool;
   int commands_in_flight = 0;
+  // The command gate's limit and queue; all zero without a gate.
+  int command_limit = 0;
+  int commands_queued = 0;
   MemorySnapshot memory;
   int64_t hub_refused_total = 0;
   // Persistent profiles restored since start, by reason.
@@ -89,6 +92,8 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& commands_;
   prometheus::Family<prometheus::Histogram>* command_duration_;  // detailed and up
   prometheus::Gauge& commands_in_flight_;
+  prometheus::Gauge& command_limit_;
+  prometheus::Gauge& commands_queued_;
   prometheus::Histogram& window_start_;
   prometheus::Histogram& window_reset_;
   prometheus::Counter& windows_started_;

@@ -161,7 +161,8 @@ class ElementCommandsTest(CommandTestCase):
         cls.site = Site({"/form": ("text/html", FORM), "/search": ("text/html", SEARCH),
                          "/locators": ("text/html", LOCATORS), "/frame": ("text/html", FRAME),
                          "/wait": ("text/html", WAIT), "/landing": ("text/html", LANDING)})
-        cls.foxpoold = Foxpoold(FOXPOOLD, pool_size=1)
+        # Through the command gate (off by default), so that its path runs here too.
+        cls.foxpoold = Foxpoold(FOXPOOLD, pool_size=1, flags=["--command_limit=1"])
         cls.stub = cls.foxpoold.stub
         cls.lease = cls.stub.Acquire(pb.AcquireRequest(labels={"test": "elements"}), timeout=60).lease_id
 
