@@ -259,11 +259,11 @@ nlohmann::json RequestParams(const Message& request) {
   return params;
 }
 
-absl::Status FillResponse(const nlohmann::json& result, Message* response) {
-  if (result.is_null()) return absl::OkStatus();
+absl::Status FillResponse(const std::string& result_json, Message* response) {
+  if (result_json == "null") return absl::OkStatus();
   google::protobuf::util::JsonParseOptions parse;
   parse.ignore_unknown_fields = true;
-  auto status = google::protobuf::util::JsonStringToMessage(result.dump(), response, parse);
+  auto status = google::protobuf::util::JsonStringToMessage(result_json, response, parse);
   if (!status.ok()) {
     return absl::InternalError(absl::StrCat("the window's answer does not fit ",
                                             response->GetDescriptor()->name(), ": ",

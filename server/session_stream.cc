@@ -3,7 +3,6 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "google/protobuf/util/json_util.h"
 #include "server/browser_pool_service.h"
 #include "server/grpc_status.h"
 
@@ -144,9 +143,7 @@ void SessionStream::OnGranted(absl::StatusOr<pool::Grant> grant) {
 
 void SessionStream::OnWindowEvent(const std::string& json) {
   v1::SessionResponse response;
-  google::protobuf::util::JsonParseOptions parse;
-  parse.ignore_unknown_fields = true;
-  if (!google::protobuf::util::JsonStringToMessage(json, response.mutable_event(), parse).ok() ||
+  if (!FillResponse(json, response.mutable_event()).ok() ||
       !events_.contains(response.event().kind())) {
     return;  // Not asked for, or not an event this server knows how to read.
   }

@@ -108,8 +108,11 @@ TEST(RequestParamsTest, TheExtensionSeesProtoJsonWithoutTheLease) {
 
 TEST(FillResponseTest, ReadsProtoJsonAndRefusesWhatDoesNotFit) {
   v1::NavigateResponse navigate;
-  ASSERT_TRUE(FillResponse({{"url", "http://x/"}, {"http_status", 404}, {"took", "0.250s"},
-                            {"something_new", true}},
+  ASSERT_TRUE(FillResponse(nlohmann::json{{"url", "http://x/"},
+                                          {"http_status", 404},
+                                          {"took", "0.250s"},
+                                          {"something_new", true}}
+                               .dump(),
                            &navigate)
                   .ok());
   EXPECT_EQ(navigate.url(), "http://x/");
@@ -117,9 +120,12 @@ TEST(FillResponseTest, ReadsProtoJsonAndRefusesWhatDoesNotFit) {
   EXPECT_EQ(navigate.took().nanos(), 250'000'000);
 
   v1::ScreenshotResponse screenshot;
-  absl::Status status = FillResponse({{"width", "wide"}}, &screenshot);
+  absl::Status status = FillResponse(R"({"width": "wide"})", &screenshot);
   EXPECT_EQ(status.code(), absl::StatusCode::kInternal);
   EXPECT_THAT(status.message(), HasSubstr("ScreenshotResponse"));
+  // Not JSON at all, and nothing: the window broke its side of the contract.
+  EXPECT_EQ(FillResponse("{not json", &screenshot).code(), absl::StatusCode::kInternal);
+  EXPECT_TRUE(FillResponse("null", &screenshot).ok());
 }
 
 }  // namespace
