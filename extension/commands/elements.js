@@ -8,7 +8,7 @@
 // :hover / :active do not apply (Firefox gives extensions no trusted input).
 import { emit } from "../events.js";
 import { CommandError, failedPrecondition, invalidArgument } from "../errors.js";
-import { timeoutMs } from "../params.js";
+import { durationJson, durationMs, timeoutMs } from "../params.js";
 import { resolveTab, resolveTarget, runInFrame } from "../target.js";
 
 const DEFAULT_TIMEOUT_MS = 30000;
@@ -76,13 +76,6 @@ function parseModifiers(raw) {
   return raw.map((m) => enumValue(MODIFIERS, m, undefined, "modifier"));
 }
 
-// "1.500s" (proto3 JSON Duration) → milliseconds; absent → fallback.
-function parseDuration(raw, fallback, field) {
-  if (raw === undefined) return fallback;
-  const match = typeof raw === "string" ? /^(\d+(?:\.\d+)?)s$/.exec(raw) : null;
-  if (!match) throw invalidArgument(`${field} must be a non-negative duration`);
-  return Number(match[1]) * 1000;
-}
 
 async function frameExists(tabId, frameId) {
   const frame = await browser.webNavigation.getFrame({ tabId, frameId }).catch(() => null);
@@ -221,9 +214,6 @@ async function act(params, op, args = {}, options = {}) {
   return { element: result.element };
 }
 
-function seconds(ms) {
-  return `${(Math.max(0, ms) / 1000).toFixed(3)}s`;
-}
 
 // -------------------------------------------------------------- handlers ---
 
@@ -268,7 +258,7 @@ async function waitForElement(params) {
   const where = await resolveTarget(params.target);
   const locator = parseLocator(params.locator);
   const state = enumValue(STATES, params.state, "ELEMENT_STATE_ATTACHED_UNSPECIFIED", "state");
-  const requested = parseDuration(params.timeout, DEFAULT_WAIT_MS, "timeout");
+  const requested = durationMs(params, "timeout", DEFAULT_WAIT_MS);
   const budget = timeoutMs(params, requested + 1000);
   const margin = Math.min(250, budget / 10);
   const deadline = started + budget - margin;
@@ -292,7 +282,7 @@ async function waitForElement(params) {
           text: `${locator.strategy} ${locator.value}`,
         });
       }
-      return { ...(result.element ? { element: result.element } : {}), waited: seconds(Date.now() - started) };
+      return { ...(result.element ? { element: result.element } : {}), waited: durationJson(Date.now() - started) };
     }
   } finally {
     watch.stop();

@@ -1,6 +1,6 @@
 // navigate, reload, go_back, go_forward; title, url, content.
 import { CommandError, failedPrecondition, invalidArgument, withTimeout } from "../errors.js";
-import { requireString, timeoutMs } from "../params.js";
+import { durationJson, requireString, timeoutMs } from "../params.js";
 import { resolveTab, resolveTarget, runInFrame } from "../target.js";
 import { WAIT_DOM_CONTENT_LOADED, WAIT_LOAD, WAIT_NONE, followNavigation } from "../tabs.js";
 
@@ -39,10 +39,6 @@ export function waitUntil(params) {
   return mode;
 }
 
-// A proto Duration as JSON.
-function duration(ms) {
-  return `${(Math.max(0, ms) / 1000).toFixed(3)}s`;
-}
 
 // Runs in the top frame: its title and the HTTP status of its document
 // (0 when it came from no HTTP response, such as about:blank).
@@ -76,7 +72,7 @@ async function runNavigation(tabId, start, { mode, ms, what, expect = null, hist
     url,
     title,
     http_status: status,
-    took: duration(performance.now() - began),
+    took: durationJson(performance.now() - began),
   });
   const room = historyRoom ? await historyRoom(left()) : "yes";
   if (room === "none") throw failedPrecondition(`${what}: the tab's history has no such entry`);

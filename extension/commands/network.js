@@ -2,8 +2,7 @@
 // set_user_agent, set_proxy (each replaces the previous setting, acts on
 // the pages' requests only, and is undone when the lease ends) and
 // wait_for_network_idle. The mechanisms live in ../network_*.js.
-import { invalidArgument } from "../errors.js";
-import { timeoutMs } from "../params.js";
+import { durationJson, durationMs, timeoutMs } from "../params.js";
 import { resolveTab } from "../target.js";
 import { applyBlockRules, parseBlockRules } from "../network_block.js";
 import { applyHeaders, applyUserAgent, parseHeaders, parseUserAgent } from "../network_headers.js";
@@ -17,18 +16,6 @@ const DEFAULT_IDLE_MS = 500;
 // which requests were still in flight. So the wait ends a little earlier.
 const ANSWER_MARGIN_MS = 250;
 
-// A google.protobuf.Duration in proto3 JSON ("1.500s") in milliseconds.
-function durationMs(params, name, fallback) {
-  const value = params?.[name];
-  if (value === undefined) return fallback;
-  const match = typeof value === "string" ? /^(\d+(?:\.\d{1,9})?)s$/.exec(value) : null;
-  if (!match) throw invalidArgument(`${name} must be a non-negative duration, not ${JSON.stringify(value)}`);
-  return Number(match[1]) * 1000;
-}
-
-function seconds(ms) {
-  return `${(ms / 1000).toFixed(3)}s`;
-}
 
 // Requests whose URL matches a pattern or whose type is listed are
 // cancelled (both lists empty: nothing is).
@@ -64,7 +51,7 @@ async function wait_for_network_idle(params) {
   const tab = await resolveTab(params.tab_id);
   const margin = Math.min(ANSWER_MARGIN_MS, ms / 4);
   const waitMs = Math.max(1, ms - margin - (performance.now() - started));
-  return { waited: seconds(await waitForIdle(tab.id, { idleMs, waitMs, timeoutMs: ms })) };
+  return { waited: durationJson(await waitForIdle(tab.id, { idleMs, waitMs, timeoutMs: ms })) };
 }
 
 export const networkCommands = {
