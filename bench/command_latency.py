@@ -17,6 +17,7 @@ import grpc
 
 from foxpool.v1 import browser_pool_pb2 as pb
 from foxpool.v1 import browser_pool_pb2_grpc as rpc
+from quick_latency import percentiles
 
 PAGE = (b"<!doctype html><title>bench</title><input id=q>"
         b"<button id=b onclick='this.textContent=Date.now()'>go</button>" + b"<p>text</p>" * 200)
@@ -37,12 +38,6 @@ def serve_page():
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return f"http://127.0.0.1:{server.server_address[1]}/"
-
-
-def percentiles(samples):
-    ordered = sorted(samples)
-    pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-    return f"{pick(0.5):8.2f} {pick(0.9):8.2f} {pick(0.99):8.2f}"
 
 
 def main(address="127.0.0.1:50051", n="50"):
@@ -70,7 +65,6 @@ def main(address="127.0.0.1:50051", n="50"):
         ]
         try:
             pool.Navigate(pb.NavigateRequest(lease_id=lease, url=url), timeout=30)
-            print(f"{'command':28} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8}  (n={n})")
             for name, command in commands:
                 for _ in range(5):
                     command()

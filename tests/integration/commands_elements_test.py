@@ -12,7 +12,6 @@ import http.server
 import json
 import queue
 import sys
-import threading
 import unittest
 import urllib.parse
 
@@ -20,7 +19,7 @@ import grpc
 from google.protobuf import duration_pb2
 
 from foxpool.v1 import browser_pool_pb2 as pb
-from foxpoold import CommandTestCase, Foxpoold, wait_until
+from foxpoold import CommandTestCase, Foxpoold, serve, stop_serving, wait_until
 
 FOXPOOLD = sys.argv.pop(1) if len(sys.argv) > 1 else "build/server/foxpoold"
 SOURCE_DIR = sys.argv.pop(1) if len(sys.argv) > 1 else "."
@@ -121,8 +120,7 @@ class Site:
             def log_message(self, *args):
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = serve(Handler)
         self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def request_to(self, path, with_query=False):
@@ -134,8 +132,7 @@ class Site:
         return None
 
     def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        stop_serving(self.server)
 
 
 def css(value, **target):

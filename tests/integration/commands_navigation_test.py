@@ -7,7 +7,6 @@ must reach the generated stubs).
 """
 import http.server
 import queue
-import socket
 import sys
 import threading
 import unittest
@@ -16,7 +15,7 @@ import grpc
 from google.protobuf import duration_pb2
 
 from foxpool.v1 import browser_pool_pb2 as pb
-from foxpoold import CommandTestCase, Foxpoold, wait_until
+from foxpoold import CommandTestCase, Foxpoold, free_port, serve, stop_serving, wait_until
 
 FOXPOOLD = sys.argv.pop(1) if len(sys.argv) > 1 else "build/server/foxpoold"
 SOURCE_DIR = sys.argv.pop(1) if len(sys.argv) > 1 else "."
@@ -56,9 +55,7 @@ class Site:
             def log_message(self, *args):
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = serve(Handler, daemon_threads=True)
         self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def url(self, path):
@@ -103,8 +100,7 @@ class Site:
     def close(self):
         self.release_image.set()
         self.closing.set()
-        self.server.shutdown()
-        self.server.server_close()
+        stop_serving(self.server)
 
 
 def send(handler, status, content_type, body):
@@ -118,10 +114,7 @@ def send(handler, status, content_type, body):
 
 def refused_url():
     """A loopback URL whose port nobody listens on."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}/"
+    return f"http://127.0.0.1:{free_port()}/"
 
 
 def seconds(duration):

@@ -22,7 +22,7 @@ import zlib
 import grpc
 
 from foxpool.v1 import browser_pool_pb2 as pb
-from foxpoold import CommandTestCase, Foxpoold, wait_until
+from foxpoold import CommandTestCase, Foxpoold, free_port, serve, stop_serving, wait_until
 
 FOXPOOLD = sys.argv.pop(1) if len(sys.argv) > 1 else "build/server/foxpoold"
 SOURCE_DIR = sys.argv.pop(1) if len(sys.argv) > 1 else "."
@@ -131,9 +131,7 @@ class Site:
                 self.end_headers()
                 self.wfile.write(page[1])
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = serve(Handler, daemon_threads=True)
         self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def hold(self, name):
@@ -156,8 +154,7 @@ class Site:
 
     def close(self):
         self.release_all()
-        self.server.shutdown()
-        self.server.server_close()
+        stop_serving(self.server)
 
 
 class HttpProxy:
@@ -201,9 +198,7 @@ class HttpProxy:
                 self.end_headers()
                 self.wfile.write(body)
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = serve(Handler, daemon_threads=True)
         self.port = self.server.server_address[1]
 
     def seen(self):
@@ -211,8 +206,7 @@ class HttpProxy:
             return list(self.requests)
 
     def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        stop_serving(self.server)
 
 
 def read_exactly(sock, n):
@@ -244,9 +238,7 @@ class SocksProxy:
                 except (ConnectionError, OSError):
                     pass
 
-        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = serve(Handler, socketserver.ThreadingTCPServer, daemon_threads=True)
         self.port = self.server.server_address[1]
 
     def serve(self, sock):
@@ -316,15 +308,7 @@ class SocksProxy:
             return list(self.connects)
 
     def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
-def dead_port():
-    """A loopback port nobody listens on."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        stop_serving(self.server)
 
 
 def token():
@@ -647,7 +631,7 @@ class NetworkCommandsTest(CommandTestCase):
         self.assertIn(("4a", f"four.{SOCKS_HOST}", 8080, "fox4"), self.socks.seen())
 
     def test_dead_proxy_keeps_the_hub(self):
-        port = dead_port()
+        port = free_port()
         self.set_proxy(type=pb.PROXY_TYPE_HTTP, host="127.0.0.1", port=port)
         self.assertIsInstance(self.call("GetTitle", pb.GetTitleRequest).title, str)
         self.assert_rpc_error(grpc.StatusCode.UNAVAILABLE,

@@ -12,7 +12,6 @@ Usage: commands_script_storage_test.py FOXPOOLD_BINARY SOURCE_DIR
 import http.server
 import json
 import queue
-import socket
 import sys
 import threading
 import time
@@ -22,7 +21,7 @@ import grpc
 from google.protobuf import duration_pb2
 
 from foxpool.v1 import browser_pool_pb2 as pb
-from foxpoold import Foxpoold, wait_until
+from foxpoold import Foxpoold, free_port, serve, stop_serving, wait_until
 
 FOXPOOLD = sys.argv.pop(1) if len(sys.argv) > 1 else "build/server/foxpoold"
 SOURCE_DIR = sys.argv.pop(1) if len(sys.argv) > 1 else "."
@@ -99,19 +98,11 @@ class PageServer:
             def log_message(self, *args):
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = serve(Handler)
         self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
-def closed_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        stop_serving(self.server)
 
 
 class Session:
@@ -503,7 +494,7 @@ class ScriptStorageTest(unittest.TestCase):
             policy=pb.DialogPolicy(action=pb.DIALOG_ACTION_ACCEPT)))
         self.assertEqual(session.evaluate("prompt('name?', 'nobody')"), "nobody")
 
-        failed_url = f"http://127.0.0.1:{closed_port()}/gone"
+        failed_url = f"http://127.0.0.1:{free_port()}/gone"
         result = session.command(navigate=pb.NavigateRequest(url=failed_url))
         self.assertEqual(result.code, grpc.StatusCode.UNAVAILABLE.value[0], result.message)
         failed = session.wait_event(lambda e: e.kind == Kind.KIND_NAVIGATION_FAILED, "navigation failed")

@@ -8,6 +8,7 @@ import ctypes
 import http.server
 import os
 import signal
+import socket
 import subprocess
 import tempfile
 import threading
@@ -86,6 +87,27 @@ class Foxpoold:
         return code
 
 
+def serve(handler, server_class=http.server.ThreadingHTTPServer, daemon_threads=False):
+    """Runs a `server_class` with `handler` on 127.0.0.1 (a port the OS
+    picks), from a daemon thread; stop it with stop_serving."""
+    server = server_class(("127.0.0.1", 0), handler)
+    server.daemon_threads = daemon_threads
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def stop_serving(server):
+    server.shutdown()
+    server.server_close()
+
+
+def free_port():
+    """A loopback port nobody listens on (the OS's pick, let go at once)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 class Pages:
     """Serves fixed pages on 127.0.0.1: {path: (content_type, bytes)}."""
 
@@ -105,13 +127,11 @@ class Pages:
             def log_message(self, *args):
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = serve(Handler)
         self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        stop_serving(self.server)
 
 
 class CommandTestCase(unittest.TestCase):

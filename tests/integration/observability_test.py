@@ -9,7 +9,6 @@ import io
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,7 +21,7 @@ import grpc
 from PIL import Image
 
 from foxpool.v1 import browser_pool_pb2 as pb
-from foxpoold import Foxpoold, Pages, die_with_parent, wait_until
+from foxpoold import Foxpoold, Pages, die_with_parent, free_port, wait_until
 
 FOXPOOLD = sys.argv.pop(1) if len(sys.argv) > 1 else "build/server/foxpoold"
 SOURCE_DIR = sys.argv.pop(1) if len(sys.argv) > 1 else "."
@@ -210,9 +209,7 @@ scrape_configs:
     static_configs:
       - targets: ["127.0.0.1:{self.foxpoold.metrics_port}"]
 """)
-        with socket.socket() as probe:  # A free port for Prometheus's own API.
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
+        self.port = free_port()  # For Prometheus's own API.
         self.log = open(os.path.join(self.tmp.name, "prometheus.log"), "wb")
         self.prometheus = subprocess.Popen(
             ["prometheus", f"--config.file={config}",
