@@ -117,7 +117,8 @@ void FirefoxWindow::DoLaunch() {
                absl::StrCat("cannot create ", options_.profile_dir.string(), ": ", ec.message()))
          : WriteProfile(options_.profile_dir,
                         ExtensionConfig{absl::StrCat("ws://127.0.0.1:", hub_.port(), "/"),
-                                        session_.value(), secret_});
+                                        session_.value(), secret_},
+                        options_.extra_prefs);
   absl::StatusOr<std::unique_ptr<ChildProcess>> process(absl::UnknownError(""));
   if (!written.ok()) {
     process = written;
@@ -348,11 +349,15 @@ void FirefoxWindow::Reset(absl::Time deadline, ResetDone done) {
                  });
 }
 
-void FirefoxWindow::Close() {
-  asio::dispatch(strand_, [self = shared_from_this()] {
+void FirefoxWindow::Close() { CloseOnStrand(/*graceful=*/true); }
+
+void FirefoxWindow::CloseNow() { CloseOnStrand(/*graceful=*/false); }
+
+void FirefoxWindow::CloseOnStrand(bool graceful) {
+  asio::dispatch(strand_, [self = shared_from_this(), graceful] {
     if (self->state_ == State::kGone) return;
     self->closed_ = true;
-    if (self->state_ == State::kReady && self->process_ != nullptr &&
+    if (graceful && self->state_ == State::kReady && self->process_ != nullptr &&
         self->options_.close_grace > absl::ZeroDuration()) {
       // Ask Firefox to quit (its extension closes every window), and kill
       // the group if it has not within the grace period. OnExit finishes

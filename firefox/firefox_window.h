@@ -38,6 +38,8 @@ struct WindowOptions {
   // A persistent profile: left in place when the browser is gone, and not
   // reset at start (the first check is a ping, so its data stays).
   bool keep_profile = false;
+  // user_pref lines added to the profile after foxpool's own.
+  std::string extra_prefs;
 };
 
 // One headless Firefox process group with its own profile, driven through
@@ -64,6 +66,10 @@ class FirefoxWindow : public pool::Window, public std::enable_shared_from_this<F
   void Reset(absl::Time deadline, ResetDone done) override;
   void SetEventSink(EventSink sink) override;
   void Close() override;
+  // Kills the process group at once, without asking Firefox to quit: for a
+  // throwaway profile at shutdown, where nothing is worth saving and a
+  // graceful quit of many windows at once only costs time.
+  void CloseNow();
 
   pool::WindowId id() const { return id_; }
   // The Firefox main process, 0 before launch.
@@ -75,6 +81,7 @@ class FirefoxWindow : public pool::Window, public std::enable_shared_from_this<F
  private:
   enum class State { kNew, kStarting, kReady, kGone };
 
+  void CloseOnStrand(bool graceful);
   void DoLaunch();
   void WatchExit();
   void OnExit();

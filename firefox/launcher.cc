@@ -164,6 +164,7 @@ void Launcher::Launch(pool::WindowId id, std::filesystem::path profile_dir, bool
       // A persistent profile is saved as Firefox quits: give it time.
       .close_grace = keep_profile ? absl::Seconds(5) : absl::Seconds(1),
       .keep_profile = keep_profile,
+      .extra_prefs = options_.extra_prefs,
   };
   auto window = std::make_shared<FirefoxWindow>(io_, hub_, id, std::move(window_options),
                                                 [this, id](bool clean) { OnGone(id, clean); });
@@ -230,29 +231,41 @@ std::vector<Launcher::WindowProcess> Launcher::Processes() const {
 }
 
 bool Launcher::Shutdown(absl::Duration timeout) {
-  std::vector<std::shared_ptr<FirefoxWindow>> windows;
+  std::vector<std::shared_ptr<FirefoxWindow>> persistent, throwaway;
   absl::flat_hash_map<std::string, absl::AnyInvocable<void() &&>> waiting;
   {
     absl::MutexLock lock(&mu_);
     shut_down_ = true;
     for (const auto& [id, weak] : live_) {
-      if (auto window = weak.lock()) windows.push_back(std::move(window));
+      if (auto window = weak.lock()) {
+        (profile_of_.contains(id) ? persistent : throwaway).push_back(std::move(window));
+      }
     }
     waiting.swap(waiting_);
   }
   // Starts that waited for a profile's previous window: each is now told
   // that the server shuts down.
   for (auto& [profile, start] : waiting) std::move(start)();
-  for (auto& window : windows) window->Close();
-  windows.clear();
+  // A persistent profile is saved as Firefox quits; a throwaway one is
+  // deleted anyway.
+  for (auto& window : persistent) window->Close();
+  for (auto& window : throwaway) window->CloseNow();
+  persistent.clear();
+  throwaway.clear();
   bool all_gone;
   {
     absl::MutexLock lock(&mu_);
     all_gone = mu_.AwaitWithTimeout(absl::Condition(this, &Launcher::NoneLiveLocked), timeout);
   }
   if (!all_gone) spdlog::error("some Firefox windows did not exit in time");
+  // Windows still going remove their profiles meanwhile, which can make
+  // one pass over the directory fail on an entry gone under it: try again.
   std::error_code ec;
-  std::filesystem::remove_all(instance_dir_, ec);
+  for (int pass = 0; pass < 5; ++pass) {
+    std::filesystem::remove_all(instance_dir_, ec);
+    if (!ec) break;
+  }
+  if (ec) spdlog::error("could not remove {}: {}", instance_dir_.string(), ec.message());
   return all_gone;
 }
 

@@ -27,6 +27,9 @@ struct LauncherOptions {
   int width = 1280;
   int height = 800;
   absl::Duration start_timeout = absl::Seconds(30);
+  // user_pref lines added to every profile after foxpool's own
+  // (--firefox_prefs), checked by CheckPreferences.
+  std::string extra_prefs;
   // Named persistent profiles; null: Acquire(profile) is refused.
   ProfileStore* profiles = nullptr;
 };

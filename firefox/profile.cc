@@ -4,7 +4,10 @@
 #include <fstream>
 #include <system_error>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "firefox/extension_files.h"
 #include "nlohmann/json.hpp"
 
@@ -130,9 +133,26 @@ user_pref("print.printer_Mozilla_Save_to_PDF.print_to_filename", )",
                       file, ");\n");
 }
 
-absl::Status WriteProfile(const std::filesystem::path& dir, const ExtensionConfig& config) {
-  if (absl::Status s = WriteFile(dir / "user.js", LeanPreferences() + PrintPreferences(dir));
-      !s.ok()) {
+absl::Status CheckPreferences(const std::string& text) {
+  int number = 0;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    ++number;
+    line = absl::StripAsciiWhitespace(line);
+    if (line.empty() || absl::StartsWith(line, "//")) continue;
+    if (!absl::StartsWith(line, "user_pref(\"") || !absl::EndsWith(line, ");")) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("line ", number, " is not of the form user_pref(\"name\", value);: ", line));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status WriteProfile(const std::filesystem::path& dir, const ExtensionConfig& config,
+                          const std::string& extra_prefs) {
+  std::string prefs = LeanPreferences() + PrintPreferences(dir);
+  if (!extra_prefs.empty())
+    absl::StrAppend(&prefs, "// The operator's (--firefox_prefs):\n", extra_prefs, "\n");
+  if (absl::Status s = WriteFile(dir / "user.js", prefs); !s.ok()) {
     return s;
   }
   std::filesystem::path extension = dir / "foxpool-extension";

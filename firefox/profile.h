@@ -22,7 +22,13 @@ inline constexpr char kExtensionId[] = "foxpool@foxpool.dev";
 // content process; HTTPS-Only off so that the loopback hub stays reachable)
 // and our extension, unpacked with this window's `config.json` and
 // registered through a proxy file so Firefox loads it at start.
-absl::Status WriteProfile(const std::filesystem::path& dir, const ExtensionConfig& config);
+// `extra_prefs` (user_pref lines, the operator's) come after ours, so they win.
+absl::Status WriteProfile(const std::filesystem::path& dir, const ExtensionConfig& config,
+                          const std::string& extra_prefs = "");
+
+// Checks that `text` holds only `user_pref("name", value);` lines, comments
+// and blank lines: what an operator may add to every profile.
+absl::Status CheckPreferences(const std::string& text);
 
 // The preferences written to user.js, one `user_pref(...)` line each.
 const std::string& LeanPreferences();

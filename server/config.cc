@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -12,6 +14,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "firefox/profile.h"
 #include "spdlog/spdlog.h"
 
 ABSL_FLAG(std::string, grpc_address, "127.0.0.1:50051",
@@ -82,6 +85,9 @@ ABSL_FLAG(std::string, state_dir, "",
 ABSL_FLAG(std::string, profile_template, "",
           "A Firefox profile directory that new persistent profiles are copied from (default: "
           "new profiles start empty).");
+ABSL_FLAG(std::string, firefox_prefs, "",
+          "A file of user_pref(\"name\", value); lines written into every window's profile after "
+          "foxpool's own preferences, so they win.");
 ABSL_FLAG(int, max_profile_windows, 8, "Windows on persistent profiles that may run at once.");
 ABSL_FLAG(std::string, window_size, "1280x800", "Viewport size of every window, WIDTHxHEIGHT.");
 ABSL_FLAG(absl::Duration, start_timeout, absl::Seconds(30),
@@ -203,6 +209,16 @@ absl::StatusOr<Config> ParseConfig(int argc, char** argv) {
   config.profile_template = absl::GetFlag(FLAGS_profile_template);
   if (!config.profile_template.empty() && !std::filesystem::is_directory(config.profile_template)) {
     return absl::InvalidArgumentError("--profile_template must name a directory");
+  }
+  if (std::string file = absl::GetFlag(FLAGS_firefox_prefs); !file.empty()) {
+    std::ifstream in(file);
+    std::stringstream text;
+    text << in.rdbuf();
+    if (!in) return absl::InvalidArgumentError(absl::StrCat("--firefox_prefs: cannot read ", file));
+    if (absl::Status s = firefox::CheckPreferences(text.str()); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("--firefox_prefs ", file, ": ", s.message()));
+    }
+    config.launcher.extra_prefs = text.str();
   }
   config.pool.max_profile_windows = absl::GetFlag(FLAGS_max_profile_windows);
   if (config.pool.max_profile_windows < 0) {
