@@ -29,8 +29,12 @@ LeaseUse::~LeaseUse() {
 }
 
 Pool::Pool(PoolOptions options, WindowFactory& factory, Scheduler& scheduler,
-           PoolObserver* observer)
-    : options_(std::move(options)), factory_(factory), scheduler_(scheduler), observer_(observer) {}
+           PoolObserver* observer, const CommandGate* commands)
+    : options_(std::move(options)),
+      factory_(factory),
+      scheduler_(scheduler),
+      observer_(observer),
+      commands_(commands) {}
 
 Pool::~Pool() { Shutdown(); }
 
@@ -73,9 +77,20 @@ void Pool::LaunchNow(WindowId id) {
   RunAll(later);
 }
 
+int Pool::StartingLimitLocked() const {
+  // A launch takes about two core-seconds from the browsers already serving;
+  // while commands wait for them, one launch at a time. Without a serving
+  // window nothing waits on the browsers but the launches themselves.
+  bool serving = std::any_of(slots_.begin(), slots_.end(), [](const auto& entry) {
+    return entry.second.state == State::kIdle || entry.second.state == State::kLeased;
+  });
+  if (serving && commands_ != nullptr && commands_->stats().queued > 0) return 1;
+  return options_.max_starting;
+}
+
 void Pool::LaunchQueuedLocked(Deferred& later) {
-  while (!launch_queue_.empty() && (options_.max_starting <= 0 ||
-                                    static_cast<int>(launching_.size()) < options_.max_starting)) {
+  const int limit = StartingLimitLocked();
+  while (!launch_queue_.empty() && (limit <= 0 || static_cast<int>(launching_.size()) < limit)) {
     WindowId id = launch_queue_.front();
     launch_queue_.pop_front();
     auto it = slots_.find(id);

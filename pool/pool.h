@@ -19,6 +19,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "pool/command_gate.h"
 #include "pool/ended_leases.h"
 #include "pool/ids.h"
 #include "pool/observer.h"
@@ -57,7 +58,9 @@ struct PoolOptions {
   int max_profile_windows = 8;
   // Windows launching at once (0: no limit). A launch costs about two
   // core-seconds, so a burst of them starves everything else: the rest
-  // wait, in order, for a launch to end (ready or failed).
+  // wait, in order, for a launch to end (ready or failed). While the
+  // command gate (Pool's `commands`) holds commands back and some window is
+  // serving, launches yield to them: one at a time.
   int max_starting = 0;
   // Callers that may wait in Acquire at once; one more is refused.
   int max_queue = 8;
@@ -213,8 +216,10 @@ class Pool {
   using AcquireDone = absl::AnyInvocable<void(absl::StatusOr<Grant>) &&>;
   using WaitTicket = uint64_t;
 
+  // `commands`, when there is a command gate: launches yield to the
+  // commands it holds back (PoolOptions::max_starting).
   Pool(PoolOptions options, WindowFactory& factory, Scheduler& scheduler,
-       PoolObserver* observer = nullptr);
+       PoolObserver* observer = nullptr, const CommandGate* commands = nullptr);
   Pool(const Pool&) = delete;
   Pool& operator=(const Pool&) = delete;
   ~Pool();
@@ -400,12 +405,15 @@ class Pool {
   void EndUse(const LeaseId& lease, WindowId id);
   absl::Status LeaseErrorLocked(const LeaseId& lease) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   bool NoneLeasedLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // How many windows may launch at once now (0: no limit).
+  int StartingLimitLocked() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   static void RunAll(Deferred& later);
 
   const PoolOptions options_;
   WindowFactory& factory_;
   Scheduler& scheduler_;
   PoolObserver* const observer_;
+  const CommandGate* const commands_;  // Its lock is taken inside ours.
 
   mutable absl::Mutex mu_;
   int64_t next_window_ ABSL_GUARDED_BY(mu_) = 1;

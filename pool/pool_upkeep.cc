@@ -155,6 +155,8 @@ void Pool::Upkeep() {
       if (oldest.has_value()) RetireLocked(*oldest, Recycle::kMaxAge, later);
     }
     TopUpLocked(later);
+    // Launches held back while commands waited go once they no longer do.
+    LaunchQueuedLocked(later);
     scheduler_.RunAfter(options_.upkeep_interval, [this] { Upkeep(); });
   }
   RunAll(later);

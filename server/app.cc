@@ -139,7 +139,7 @@ int Run(int argc, char** argv) {
   std::optional<pool::CommandGate> gate;
   if (config->command_gate) gate.emplace(*config->command_gate, scheduler);
   config->service.command_gate = gate ? &*gate : nullptr;
-  pool::Pool pool(config->pool, launcher, scheduler, &telemetry);
+  pool::Pool pool(config->pool, launcher, scheduler, &telemetry, gate ? &*gate : nullptr);
   config->service.command_observer = &telemetry;
   BrowserPoolService service(pool, config->service, &profiles);
   MemorySampler sampler(
@@ -266,8 +266,9 @@ int Run(int argc, char** argv) {
   }
   // From here on everything is bounded so that the process exits within
   // the drain timeout + 5 s: calls still running get 2 s, then are
-  // cancelled; windows are asked to quit, their process groups killed after
-  // a 1 s grace, and all of it reaped and the profiles removed within 2 s.
+  // cancelled; windows on persistent profiles are asked to quit (their
+  // process groups killed after a grace), the others killed at once, and all
+  // of it reaped and the profiles removed within 2 s.
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   pool.Shutdown();
   bool clean = launcher.Shutdown(absl::Seconds(2));

@@ -299,6 +299,31 @@ TEST_F(PoolTest, LaunchesAreLimitedAndTakeTurnsInOrder) {
   EXPECT_EQ(factory_.start_count(), 5);
 }
 
+TEST_F(PoolTest, LaunchesYieldToCommandsTheGateHoldsBack) {
+  CommandGate gate({.initial_limit = 1, .adaptive = false}, scheduler_);
+  MakePool({.size = 5, .upkeep_interval = absl::Seconds(1), .max_starting = 2},
+           /*auto_start=*/false, &gate);
+  ASSERT_NE(factory_.CompleteStart(0), nullptr);  // Serving from now on.
+  ASSERT_EQ(factory_.start_count(), 3);
+
+  // One command runs, the next waits for it: launches go one at a time.
+  int started = 0;
+  gate.Enter("a", absl::InfiniteFuture(), [&started](absl::Status) { ++started; });
+  gate.Enter("b", absl::InfiniteFuture(), [&started](absl::Status) { ++started; });
+  ASSERT_EQ(gate.stats().queued, 1);
+  ASSERT_NE(factory_.CompleteStart(1), nullptr);
+  EXPECT_EQ(factory_.start_count(), 3);  // One still launching: no other.
+  ASSERT_NE(factory_.CompleteStart(2), nullptr);
+  EXPECT_EQ(factory_.start_count(), 4);  // None launching: one more.
+
+  // Nothing waits any more: the next upkeep goes back to two at a time.
+  gate.Done("evaluate", std::nullopt);
+  ASSERT_EQ(started, 2);
+  EXPECT_EQ(factory_.start_count(), 4);
+  scheduler_.Advance(absl::Seconds(1));
+  EXPECT_EQ(factory_.start_count(), 5);
+}
+
 TEST_F(PoolTest, WithoutALimitEveryWindowLaunchesAtOnce) {
   MakePool({.size = 4}, /*auto_start=*/false);
   EXPECT_EQ(factory_.start_count(), 4);
