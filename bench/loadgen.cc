@@ -5,9 +5,12 @@
 //   2. the round trip of everyday commands on one lease;
 //   3. closed-loop throughput: L leased windows each keep one command in
 //      flight (the next sent from the previous one's completion, on gRPC's
-//      callback API), for L in --windows.
+//      callback API), for L in --windows;
+//   4. a whole task on a leased window (Acquire, Navigate, GetTitle,
+//      Release), two at a time: what "a new browser per task" costs here.
 //
-// Prints Markdown tables (p50/p90/p99 in milliseconds). The pool needs at
+// Prints Markdown tables (p50/p90/p99 in milliseconds) and, with --out,
+// appends the rows bench/report.py reads. The pool needs at
 // least max(--windows) windows. Pages come from a server on 127.0.0.1 that
 // this program runs.
 
@@ -17,6 +20,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -28,6 +32,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "bench/samples.h"
 #include "foxpool/v1/browser_pool.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "tests/integration/http_server.h"
@@ -37,34 +42,18 @@ ABSL_FLAG(int, samples, 200, "Calls per latency measurement.");
 ABSL_FLAG(std::vector<std::string>, windows, (std::vector<std::string>{"1", "2"}),
           "Leased windows driving commands at once, one throughput run each.");
 ABSL_FLAG(absl::Duration, run_time, absl::Seconds(10), "Length of each throughput run.");
+ABSL_FLAG(int, tasks, 40, "Whole tasks (acquire, load, read the title, release) to time.");
+ABSL_FLAG(std::string, out, "", "Append JSON result rows to this file.");
+ABSL_FLAG(std::vector<std::string>, config, {},
+          "key=value pairs describing the server's settings, copied into every row.");
+ABSL_FLAG(std::vector<std::string>, sections,
+          (std::vector<std::string>{"lease", "roundtrip", "closed_loop", "per_task"}),
+          "Which measurements to run.");
 
 namespace foxpool::bench {
 namespace {
 
 namespace v1 = foxpool::v1;
-
-constexpr char kPage[] =
-    "<!doctype html><title>bench</title><input id=q>"
-    "<button id=b onclick='this.textContent=Date.now()'>go</button><p>foxpool</p>";
-
-// Latencies in milliseconds.
-class Samples {
- public:
-  void Add(absl::Duration took) { ms_.push_back(absl::ToDoubleMilliseconds(took)); }
-  void Merge(const Samples& other) { ms_.insert(ms_.end(), other.ms_.begin(), other.ms_.end()); }
-  size_t size() const { return ms_.size(); }
-  std::string Row(const std::string& name) {
-    std::sort(ms_.begin(), ms_.end());
-    auto at = [&](double q) {
-      return ms_.empty() ? 0.0 : ms_[std::min(ms_.size() - 1, static_cast<size_t>(q * ms_.size()))];
-    };
-    return absl::StrFormat("| %s | %.2f | %.2f | %.2f | %d |", name, at(0.5), at(0.9), at(0.99),
-                           ms_.size());
-  }
-
- private:
-  std::vector<double> ms_;
-};
 
 std::unique_ptr<grpc::ClientContext> Deadline() {
   auto context = std::make_unique<grpc::ClientContext>();
@@ -95,7 +84,7 @@ void Release(v1::BrowserPool::Stub& stub, const std::string& lease, v1::ReleaseM
   Check(stub.Release(Deadline().get(), request, &response), "Release");
 }
 
-void WarmAcquire(v1::BrowserPool::Stub& stub, int n) {
+void WarmAcquire(v1::BrowserPool::Stub& stub, int n, RowWriter& rows) {
   Samples acquire, release;
   for (int i = 0; i < n; ++i) {
     absl::Time started = absl::Now();
@@ -107,6 +96,8 @@ void WarmAcquire(v1::BrowserPool::Stub& stub, int n) {
   }
   std::printf("%s\n%s\n", acquire.Row("Acquire (a window idle)").c_str(),
               release.Row("Release (KEEP)").c_str());
+  rows.Write("lease", "Acquire (a window idle)", acquire.Json());
+  rows.Write("lease", "Release (KEEP)", release.Json());
 }
 
 // One command on a lease, as a sequential call.
@@ -150,7 +141,7 @@ std::vector<Command> Commands(const std::string& page_url) {
   };
 }
 
-void RoundTrips(v1::BrowserPool::Stub& stub, const std::string& page_url, int n) {
+void RoundTrips(v1::BrowserPool::Stub& stub, const std::string& page_url, int n, RowWriter& rows) {
   std::string lease = Acquire(stub);
   std::vector<Command> commands = Commands(page_url);
   Check(commands.back().run(stub, lease), "Navigate");  // The page the others act on.
@@ -163,6 +154,7 @@ void RoundTrips(v1::BrowserPool::Stub& stub, const std::string& page_url, int n)
       samples.Add(absl::Now() - started);
     }
     std::printf("%s\n", samples.Row(command.name).c_str());
+    rows.Write("roundtrip", command.name, samples.Json());
   }
   Release(stub, lease, v1::RELEASE_MODE_RESET_UNSPECIFIED);
 }
@@ -222,7 +214,7 @@ class Driver {
 };
 
 void Throughput(v1::BrowserPool::Stub& stub, const std::string& page_url, int windows,
-                absl::Duration run_time) {
+                absl::Duration run_time, RowWriter& rows) {
   std::vector<std::string> leases;
   v1::NavigateRequest navigate;
   navigate.set_url(page_url);
@@ -249,7 +241,60 @@ void Throughput(v1::BrowserPool::Stub& stub, const std::string& page_url, int wi
   double seconds = absl::ToDoubleSeconds(absl::Now() - started);
   std::printf("%s %.0f/s | %d |\n", all.Row(absl::StrFormat("%d", windows)).c_str(),
               all.size() / seconds, errors);
+  nlohmann::json row = all.Json();
+  row["windows"] = windows;
+  row["per_s"] = all.size() / seconds;
+  row["errors"] = errors;
+  rows.Write("closed_loop", "FindElement #b", std::move(row));
   for (const std::string& lease : leases) Release(stub, lease, v1::RELEASE_MODE_KEEP);
+}
+
+// `n` whole tasks, two at a time: Acquire, Navigate to the page, GetTitle,
+// Release (RESET, so the next task gets a clean window).
+void Tasks(v1::BrowserPool::Stub& stub, const std::string& page_url, int n, RowWriter& rows) {
+  constexpr int kConcurrency = 2;
+  Samples all;
+  absl::Mutex mu;
+  auto task = [&] {
+    absl::Time started = absl::Now();
+    std::string lease = Acquire(stub);
+    v1::NavigateRequest navigate;
+    navigate.set_lease_id(lease);
+    navigate.set_url(page_url);
+    v1::NavigateResponse loaded;
+    Check(stub.Navigate(Deadline().get(), navigate, &loaded), "Navigate");
+    v1::GetTitleRequest title;
+    title.set_lease_id(lease);
+    v1::GetTitleResponse titled;
+    Check(stub.GetTitle(Deadline().get(), title, &titled), "GetTitle");
+    Release(stub, lease, v1::RELEASE_MODE_RESET_UNSPECIFIED);
+    absl::MutexLock lock(&mu);
+    all.Add(absl::Now() - started);
+  };
+  absl::Time started = absl::Now();
+  std::vector<std::thread> workers;
+  for (int w = 0; w < kConcurrency; ++w) {
+    workers.emplace_back([&, w] {
+      for (int i = w; i < n; i += kConcurrency) task();
+    });
+  }
+  for (std::thread& worker : workers) worker.join();
+  double seconds = absl::ToDoubleSeconds(absl::Now() - started);
+  constexpr char kName[] = "acquire, load, read title, release";
+  std::printf("%s %.1f/s |\n", all.Row(kName).c_str(), all.size() / seconds);
+  nlohmann::json row = all.Json();
+  row["per_s"] = all.size() / seconds;
+  row["concurrency"] = kConcurrency;
+  rows.Write("per_task", kName, std::move(row));
+}
+
+nlohmann::json ConfigFlag() {
+  nlohmann::json config = nlohmann::json::object();
+  for (const std::string& pair : absl::GetFlag(FLAGS_config)) {
+    std::pair<std::string, std::string> kv = absl::StrSplit(pair, absl::MaxSplits('=', 1));
+    config[kv.first] = kv.second;
+  }
+  return config;
 }
 
 int Main(int argc, char** argv) {
@@ -261,25 +306,43 @@ int Main(int argc, char** argv) {
       grpc::CreateChannel(absl::GetFlag(FLAGS_address), grpc::InsecureChannelCredentials());
   auto stub = v1::BrowserPool::NewStub(channel);
   int n = absl::GetFlag(FLAGS_samples);
+  RowWriter rows(absl::GetFlag(FLAGS_out), "foxpool", ConfigFlag());
+  const std::vector<std::string> sections = absl::GetFlag(FLAGS_sections);
+  auto wanted = [&](const char* section) {
+    return std::find(sections.begin(), sections.end(), section) != sections.end();
+  };
 
-  std::printf(
-      "## Leases\n\n| call | p50 ms | p90 ms | p99 ms | n |\n| --- | --- | --- | --- | --- |\n");
-  WarmAcquire(*stub, n);
-  std::printf(
-      "\n## Command round trips (one lease)\n\n"
-      "| command | p50 ms | p90 ms | p99 ms | n |\n| --- | --- | --- | --- | --- |\n");
-  RoundTrips(*stub, pages.Url("/"), n);
-  std::printf(
-      "\n## Closed loop: FindElement on every leased window at once\n\n"
-      "| windows | p50 ms | p90 ms | p99 ms | n | throughput | errors |\n"
-      "| --- | --- | --- | --- | --- | --- | --- |\n");
-  for (const std::string& windows : absl::GetFlag(FLAGS_windows)) {
-    int count = 0;
-    if (!absl::SimpleAtoi(windows, &count) || count <= 0) {
-      std::fprintf(stderr, "--windows: not a count: %s\n", windows.c_str());
-      return 2;
+  if (wanted("lease")) {
+    std::printf(
+        "## Leases\n\n| call | p50 ms | p90 ms | p99 ms | n |\n| --- | --- | --- | --- | --- |\n");
+    WarmAcquire(*stub, n, rows);
+  }
+  if (wanted("roundtrip")) {
+    std::printf(
+        "\n## Command round trips (one lease)\n\n"
+        "| command | p50 ms | p90 ms | p99 ms | n |\n| --- | --- | --- | --- | --- |\n");
+    RoundTrips(*stub, pages.Url("/"), n, rows);
+  }
+  if (wanted("closed_loop")) {
+    std::printf(
+        "\n## Closed loop: FindElement on every leased window at once\n\n"
+        "| windows | p50 ms | p90 ms | p99 ms | n | throughput | errors |\n"
+        "| --- | --- | --- | --- | --- | --- | --- |\n");
+    for (const std::string& windows : absl::GetFlag(FLAGS_windows)) {
+      int count = 0;
+      if (!absl::SimpleAtoi(windows, &count) || count <= 0) {
+        std::fprintf(stderr, "--windows: not a count: %s\n", windows.c_str());
+        return 2;
+      }
+      Throughput(*stub, pages.Url("/"), count, absl::GetFlag(FLAGS_run_time), rows);
     }
-    Throughput(*stub, pages.Url("/"), count, absl::GetFlag(FLAGS_run_time));
+  }
+  if (wanted("per_task")) {
+    std::printf(
+        "\n## Whole tasks, two at a time\n\n"
+        "| task | p50 ms | p90 ms | p99 ms | n | throughput |\n"
+        "| --- | --- | --- | --- | --- | --- |\n");
+    Tasks(*stub, pages.Url("/"), absl::GetFlag(FLAGS_tasks), rows);
   }
   return 0;
 }

@@ -39,11 +39,15 @@ def wait_until(condition, timeout, what):
 
 
 class Foxpoold:
-    def __init__(self, binary, pool_size=1, flags=()):
+    def __init__(self, binary, pool_size=1, flags=(), wait_for_windows=True):
+        """Starts foxpoold; unless told not to, waits until `pool_size`
+        windows are idle. `spawned_at` is when the process was started
+        (time.monotonic())."""
         self.tmp = tempfile.TemporaryDirectory(prefix="foxpool-test-")
         self.log_path = os.path.join(self.tmp.name, "foxpoold.log")
         self.profiles = os.path.join(self.tmp.name, "profiles")
         port_file = os.path.join(self.tmp.name, "ports")
+        self.spawned_at = time.monotonic()
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
                 [binary, "--grpc_address=127.0.0.1:0", "--metrics_address=127.0.0.1:0",
@@ -62,7 +66,8 @@ class Foxpoold:
         self.metrics_port = int(ports[1])
         self.channel = grpc.insecure_channel(self.address)
         self.stub = rpc.BrowserPoolStub(self.channel)
-        wait_until(lambda: self.status().idle >= pool_size, 90, f"{pool_size} idle windows")
+        if wait_for_windows:
+            wait_until(lambda: self.status().idle >= pool_size, 90, f"{pool_size} idle windows")
 
     def status(self):
         return self.stub.GetPoolStatus(pb.GetPoolStatusRequest(), timeout=10)
