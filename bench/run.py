@@ -145,8 +145,7 @@ def server_rss_mib(pid):
 def start_timed(pool_size, flags=()):
     """Starts foxpoold and times, from the process start, its first idle
     window and its full pool. Returns (server, first_s, fill_s)."""
-    server = Foxpoold(FOXPOOLD, pool_size, ["--metrics_address=127.0.0.1:0", *flags],
-                      wait_for_windows=False)
+    server = Foxpoold(FOXPOOLD, pool_size, flags, wait_for_windows=False)
     first = fill = None
     deadline = time.monotonic() + 60 + 5 * pool_size
     while fill is None:
@@ -183,7 +182,7 @@ def stage_raw(rows, args):
 
 
 def stage_basic(rows, args):
-    server = Foxpoold(FOXPOOLD, 2, ["--metrics_address=127.0.0.1:0"])
+    server = Foxpoold(FOXPOOLD, 2)
     try:
         time.sleep(SETTLE_S)
         loadgen(server, rows.path, f"--samples={args.samples}", f"--tasks={args.tasks}",

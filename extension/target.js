@@ -95,7 +95,8 @@ export async function resolveTarget(target) {
 //
 // Firefox refuses scripts with "Missing host permission" in a frame caught
 // between two documents (just after a navigation commits, as after a click
-// on a link), as it does on pages no extension may script (about:config).
+// on a link, or while a tab is loading its next page), as it does on pages
+// no extension may script (about:config).
 // The first kind is asked again, after a short back-off, until the time is
 // up; the second fails at once.
 export async function runInFrame(where, func, args = [], options = {}) {
@@ -120,7 +121,11 @@ async function betweenDocuments(error, { tabId, frameId = 0 }) {
   if (!(error instanceof CommandError) || !/Missing host permission/.test(error.message)) return false;
   const frame = await browser.webNavigation.getFrame({ tabId, frameId }).catch(() => null);
   const url = frame?.url ?? "";
-  return SCRIPTABLE_URL.test(url) || (frameId !== 0 && SCRIPTABLE_IN_FRAMES.test(url));
+  if (SCRIPTABLE_URL.test(url) || (frameId !== 0 && SCRIPTABLE_IN_FRAMES.test(url))) return true;
+  // Mid-navigation Firefox may report no frame, or the blank document that
+  // stands in until the response arrives: a loading tab is worth asking again.
+  const tab = await browser.tabs.get(tabId).catch(() => null);
+  return tab?.status === "loading";
 }
 
 async function runOnce({ tabId, frameId = 0 }, func, args, options) {
