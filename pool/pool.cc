@@ -78,13 +78,15 @@ void Pool::LaunchNow(WindowId id) {
 }
 
 int Pool::StartingLimitLocked() const {
-  // A launch takes about two core-seconds from the browsers already serving;
-  // while commands wait for them, one launch at a time. Without a serving
-  // window nothing waits on the browsers but the launches themselves.
+  // A launch takes about two core-seconds. Until one window serves, one
+  // launch at a time: the first window is ready sooner alone than beside
+  // another launch. Then, while commands wait for the browsers already
+  // serving, one at a time again.
   bool serving = std::any_of(slots_.begin(), slots_.end(), [](const auto& entry) {
     return entry.second.state == State::kIdle || entry.second.state == State::kLeased;
   });
   if (serving && commands_ != nullptr && commands_->stats().queued > 0) return 1;
+  if (!serving && options_.max_starting > 0) return 1;
   return options_.max_starting;
 }
 
@@ -122,9 +124,9 @@ void Pool::OnWindowStarted(WindowId id, absl::StatusOr<std::shared_ptr<Window>> 
   Deferred later;
   {
     absl::MutexLock lock(&mu_);
-    // The factory answers every start exactly once: the next may go.
+    // The factory answers every start exactly once: the next may go (below,
+    // once this window counts as serving or not).
     launching_.erase(id);
-    LaunchQueuedLocked(later);
     auto it = slots_.find(id);
     if (it == slots_.end() || shut_down_) {
       if (window.ok()) later.push_back([w = *window] { w->Close(); });
@@ -174,6 +176,7 @@ void Pool::OnWindowStarted(WindowId id, absl::StatusOr<std::shared_ptr<Window>> 
       MakeIdleLocked(id, later);
       CloseRetiredLocked(later);
     }
+    LaunchQueuedLocked(later);
   }
   RunAll(later);
 }

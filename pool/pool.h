@@ -58,9 +58,10 @@ struct PoolOptions {
   int max_profile_windows = 8;
   // Windows launching at once (0: no limit). A launch costs about two
   // core-seconds, so a burst of them starves everything else: the rest
-  // wait, in order, for a launch to end (ready or failed). While the
-  // command gate (Pool's `commands`) holds commands back and some window is
-  // serving, launches yield to them: one at a time.
+  // wait, in order, for a launch to end (ready or failed). With a limit,
+  // one at a time until a window serves (the first is ready sooner alone);
+  // with or without, one at a time while the command gate (Pool's
+  // `commands`) holds commands back.
   int max_starting = 0;
   // Callers that may wait in Acquire at once; one more is refused.
   int max_queue = 8;
