@@ -76,7 +76,6 @@ function parseModifiers(raw) {
   return raw.map((m) => enumValue(MODIFIERS, m, undefined, "modifier"));
 }
 
-
 async function frameExists(tabId, frameId) {
   const frame = await browser.webNavigation.getFrame({ tabId, frameId }).catch(() => null);
   return Boolean(frame);
@@ -213,7 +212,6 @@ async function act(params, op, args = {}, options = {}) {
   const result = await callPage(where, op, args, deadline);
   return { element: result.element };
 }
-
 
 // -------------------------------------------------------------- handlers ---
 

@@ -39,7 +39,6 @@ export function waitUntil(params) {
   return mode;
 }
 
-
 // Runs in the top frame: its title and the HTTP status of its document
 // (0 when it came from no HTTP response, such as about:blank).
 function documentFacts() {
@@ -47,12 +46,18 @@ function documentFacts() {
   return { title: document.title, status: entry?.responseStatus ?? 0 };
 }
 
-// The title and HTTP status of the tab's document. Firefox runs no
-// extension script in a top-level about:blank (it has no title) nor in an
-// error page (it has the title Firefox shows); both have status 0.
-async function pageFacts(tabId, ms) {
+// Runs in the top frame: only its title (no performance entry to read).
+function documentTitle() {
+  return { title: document.title };
+}
+
+// The title and HTTP status of the tab's document (`facts` says which
+// are read). Firefox runs no extension script in a top-level about:blank
+// (it has no title) nor in an error page (it has the title Firefox shows);
+// both have status 0.
+async function pageFacts(tabId, ms, facts = documentFacts) {
   try {
-    return await runInFrame({ tabId }, documentFacts, [], { timeoutMs: ms, what: "reading the page's title" });
+    return await runInFrame({ tabId }, facts, [], { timeoutMs: ms, what: "reading the page's title" });
   } catch (e) {
     if (e instanceof CommandError && e.code === "DEADLINE_EXCEEDED") throw e;
     const tab = await browser.tabs.get(tabId);
@@ -168,24 +173,10 @@ function historyStep(step) {
   };
 }
 
-// Runs in the top frame.
-function documentTitle() {
-  return document.title;
-}
-
 async function title(params) {
   const tab = await resolveTab(params.tab_id);
-  try {
-    const title = await runInFrame({ tabId: tab.id }, documentTitle, [], {
-      timeoutMs: timeoutMs(params, 30000),
-      what: "reading the page's title",
-    });
-    return { title };
-  } catch (e) {
-    if (e instanceof CommandError && e.code === "DEADLINE_EXCEEDED") throw e;
-    // A page no script may run in (about:blank, an error page).
-    return { title: tab.url === "about:blank" ? "" : (tab.title ?? "") };
-  }
+  const { title } = await pageFacts(tab.id, timeoutMs(params, 30000), documentTitle);
+  return { title };
 }
 
 async function url(params) {

@@ -16,7 +16,6 @@ const DEFAULT_IDLE_MS = 500;
 // which requests were still in flight. So the wait ends a little earlier.
 const ANSWER_MARGIN_MS = 250;
 
-
 // Requests whose URL matches a pattern or whose type is listed are
 // cancelled (both lists empty: nothing is).
 async function set_block_rules(params) {
