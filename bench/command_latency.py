@@ -2,47 +2,30 @@
 """Round trips of the everyday window commands against a running foxpoold,
 sequential, from one client, on a page this script serves on 127.0.0.1.
 
-    PYTHONPATH=build/python /usr/bin/python3 bench/command_latency.py [ADDRESS] [N]
+    PYTHONPATH=build/python:tests/integration /usr/bin/python3 bench/command_latency.py [ADDRESS] [N]
 
 Leases one window, loads the page, then runs each command N times (after 5
 warm-up calls) and prints p50/p90/p99 in milliseconds. A Python synchronous
 client adds about 0.3 ms to each call; issue 7's suite will measure from C++.
 """
-import http.server
 import sys
-import threading
 import time
 
 import grpc
 
 from foxpool.v1 import browser_pool_pb2 as pb
 from foxpool.v1 import browser_pool_pb2_grpc as rpc
+from foxpoold import Pages
 from quick_latency import percentiles
 
 PAGE = (b"<!doctype html><title>bench</title><input id=q>"
         b"<button id=b onclick='this.textContent=Date.now()'>go</button>" + b"<p>text</p>" * 200)
 
 
-def serve_page():
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(PAGE)))
-            self.end_headers()
-            self.wfile.write(PAGE)
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return f"http://127.0.0.1:{server.server_address[1]}/"
-
-
 def main(address="127.0.0.1:50051", n="50"):
     n = int(n)
-    url = serve_page()
+    pages = Pages({"/": ("text/html", PAGE)})
+    url = pages.base + "/"
     with grpc.insecure_channel(address, options=[("grpc.max_receive_message_length", 64 << 20)]) as channel:
         pool = rpc.BrowserPoolStub(channel)
         lease = pool.Acquire(pb.AcquireRequest(labels={"job": "bench"}), timeout=60).lease_id
@@ -76,6 +59,7 @@ def main(address="127.0.0.1:50051", n="50"):
                 print(f"{name:28} {percentiles(samples)}")
         finally:
             pool.Release(pb.ReleaseRequest(lease_id=lease))
+            pages.close()
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -76,7 +77,6 @@ class Rows:
 
 def metrics(server):
     """The server's /metrics as {sample name with labels: value}."""
-    import urllib.request
     with urllib.request.urlopen(f"http://127.0.0.1:{server.metrics_port}/metrics", timeout=10) as r:
         text = r.read().decode()
     samples = {}
@@ -110,36 +110,13 @@ def bucket_quantile(buckets, count, q):
     return lower
 
 
-def window_pss_mib(server_pid):
-    """PSS of each window: each Firefox the server started leads a process
-    group; its PSS is the sum over the group."""
-    groups, pss = {}, {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-            ppid, pgrp = int(fields[1]), int(fields[2])
-            with open(f"/proc/{entry}/smaps_rollup") as rollup:
-                kib = next(int(line.split()[1]) for line in rollup if line.startswith("Pss:"))
-        except (OSError, StopIteration, IndexError, ValueError):
-            continue  # Gone meanwhile, or a kernel thread.
-        pss[int(entry)] = (pgrp, kib)
-        if ppid == server_pid:
-            groups[int(entry)] = 0
-    for pgrp, kib in pss.values():
-        if pgrp in groups:
-            groups[pgrp] += kib
-    return [kib / 1024 for kib in groups.values()]
-
-
-def server_rss_mib(pid):
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0
+def memory_mib(server, windows):
+    """PSS of one window (the mean) and the server's RSS, as the server
+    itself measures them (PSS summed over each Firefox's process group, every
+    --memory_sample_interval: after SETTLE_S the sample is fresh)."""
+    samples = metrics(server)
+    return (samples["foxpool_windows_memory_pss_bytes"] / windows / 2**20,
+            samples["foxpool_server_resident_memory_bytes"] / 2**20)
 
 
 def start_timed(pool_size, flags=()):
@@ -166,11 +143,11 @@ def record_start_and_memory(rows, pool_size, server, first, fill):
     rows.write("cold_start", "first window", windows=pool_size, seconds=first)
     rows.write("cold_start", "fill", windows=pool_size, seconds=fill, per_s=pool_size / fill)
     time.sleep(SETTLE_S)
-    pss = window_pss_mib(server.process.pid)
-    rows.write("memory", "idle window", windows=pool_size,
-               pss_mib_per_window=sum(pss) / len(pss), server_rss_mib=server_rss_mib(server.process.pid))
+    pss, rss = memory_mib(server, pool_size)
+    rows.write("memory", "idle window", windows=pool_size, pss_mib_per_window=pss,
+               server_rss_mib=rss)
     log(f"pool of {pool_size}: first window {first:.2f} s, full {fill:.2f} s, "
-        f"PSS per window {sum(pss) / len(pss):.0f} MiB")
+        f"PSS per window {pss:.0f} MiB")
 
 
 def loadgen(server, out, *flags):
@@ -242,11 +219,10 @@ def stage_prefs(rows, args):
             try:
                 time.sleep(SETTLE_S)
                 count, total, _ = histogram(metrics(server), "foxpool_window_start_seconds")
-                pss = window_pss_mib(server.process.pid)
-                rows.write("pref", group, pss_mib_per_window=sum(pss) / len(pss),
-                           start_seconds=total / count, prefs=prefs)
-                log(f"prefs '{group}': PSS {sum(pss) / len(pss):.0f} MiB, "
-                    f"start {total / count:.2f} s")
+                pss, _ = memory_mib(server, 2)
+                rows.write("pref", group, pss_mib_per_window=pss, start_seconds=total / count,
+                           prefs=prefs)
+                log(f"prefs '{group}': PSS {pss:.0f} MiB, start {total / count:.2f} s")
             finally:
                 server.stop()
 
