@@ -139,7 +139,7 @@ int Run(int argc, char** argv) {
   std::optional<pool::CommandGate> gate;
   if (config->command_gate) gate.emplace(*config->command_gate, scheduler);
   config->service.command_gate = gate ? &*gate : nullptr;
-  pool::Pool pool(config->pool, launcher, scheduler, &telemetry, gate ? &*gate : nullptr);
+  pool::Pool pool(config->pool, launcher, scheduler, &telemetry, config->service.command_gate);
   config->service.command_observer = &telemetry;
   BrowserPoolService service(pool, config->service, &profiles);
   MemorySampler sampler(
