@@ -502,6 +502,24 @@ def prefs_section(rows):
                  "the lean group saves, MiB", "the lean group saves, s of start"], body)
 
 
+def template_section(rows):
+    launches = select(rows, section="template")
+    if not launches:
+        return []
+    baseline = next((r for r in launches if r.get("template_mib") is None), None)
+    body = [[r["name"], num(r["template_mib"]) if r.get("template_mib") else "—", r["n"],
+             num(r["p50_ms"]), num(r["min_ms"]), num(r["max_ms"]), num(r["made_ms"]),
+             num(difference(r, baseline, "p50_ms")) if r is not baseline else "(baseline)"]
+            for r in launches]
+    return section(
+        "Template profile",
+        "Milliseconds from Firefox's spawn until its extension opened the hub connection, on a "
+        "fresh profile as foxpool writes it and on copies of a template profile that one "
+        "Firefox start initialised, launched in turn.") \
+        + table(["profile", "template MiB", "launches", "p50 ms", "min ms", "max ms",
+                 "profile made in ms (p50)", "this minus fresh, ms (p50)"], body)
+
+
 # ---- 7. notes ----
 
 def notes_section(path):
@@ -519,7 +537,7 @@ def markdown(rows, machine, notes, figure):
     lines = (title_section(machine) + targets_section(rows) + figure + leases_section(rows)
              + roundtrip_section(rows) + closed_loop_section(rows) + per_task_section(rows)
              + cold_start_section(rows) + memory_section(rows) + reset_section(rows)
-             + prefs_section(rows) + notes_section(notes))
+             + prefs_section(rows) + template_section(rows) + notes_section(notes))
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -11,9 +11,12 @@ is made from all of them at the end.
   basic      warm Acquire/Release, command round trips, whole tasks, reset
   loop       closed-loop throughput with L windows, command gate off and auto;
              also the cold fill and memory of the largest pool
-  pools      first window and fill of pools of 1 and 8; their memory
+  pools      first window and fill of pools of 1 and 8, seed profiles on and
+             off; their memory
   peer       puppeteer-core on the same Firefox (bench/peer/peer.mjs)
   prefs      each lean preference group reverted to Firefox's default
+  template   a window started on a copy of an initialised template profile
+             against one on a fresh profile (what foxpool does)
 """
 import argparse
 import datetime
@@ -21,6 +24,10 @@ import json
 import os
 import platform
 import re
+import shutil
+import signal
+import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -37,7 +44,10 @@ from foxpoold import Foxpoold  # noqa: E402
 FOXPOOLD = os.path.join(BUILD, "server", "foxpoold")
 LOADGEN = os.path.join(BUILD, "bench", "foxpool_loadgen")
 RAW = os.path.join(BUILD, "bench", "foxpool_raw_extension")
-STAGES = ["raw", "basic", "loop", "pools", "peer", "prefs"]
+WRITE_PROFILE = os.path.join(BUILD, "bench", "foxpool_write_profile")
+STAGES = ["raw", "basic", "loop", "pools", "peer", "prefs", "template"]
+# The server's own defaults, which the tests' Foxpoold turns off.
+SERVER_DEFAULTS = ["--seed_profiles=true"]
 # Windows just started are still settling (their first commands are slow,
 # their memory still growing): wait this long before measuring them.
 SETTLE_S = 20
@@ -122,7 +132,7 @@ def memory_mib(server, windows):
 def start_timed(pool_size, flags=()):
     """Starts foxpoold and times, from the process start, its first idle
     window and its full pool. Returns (server, first_s, fill_s)."""
-    server = Foxpoold(FOXPOOLD, pool_size, flags, wait_for_windows=False)
+    server = Foxpoold(FOXPOOLD, pool_size, [*SERVER_DEFAULTS, *flags], wait_for_windows=False)
     first = fill = None
     deadline = time.monotonic() + 60 + 5 * pool_size
     while fill is None:
@@ -139,14 +149,16 @@ def start_timed(pool_size, flags=()):
     return server, first, fill
 
 
-def record_start_and_memory(rows, pool_size, server, first, fill):
-    rows.write("cold_start", "first window", windows=pool_size, seconds=first)
-    rows.write("cold_start", "fill", windows=pool_size, seconds=fill, per_s=pool_size / fill)
+def record_start_and_memory(rows, pool_size, server, first, fill, config=None):
+    config = {"config": config} if config else {}
+    rows.write("cold_start", "first window", windows=pool_size, seconds=first, **config)
+    rows.write("cold_start", "fill", windows=pool_size, seconds=fill, per_s=pool_size / fill,
+               **config)
     time.sleep(SETTLE_S)
     pss, rss = memory_mib(server, pool_size)
     rows.write("memory", "idle window", windows=pool_size, pss_mib_per_window=pss,
-               server_rss_mib=rss)
-    log(f"pool of {pool_size}: first window {first:.2f} s, full {fill:.2f} s, "
+               server_rss_mib=rss, **config)
+    log(f"pool of {pool_size} {config}: first window {first:.2f} s, full {fill:.2f} s, "
         f"PSS per window {pss:.0f} MiB")
 
 
@@ -159,7 +171,7 @@ def stage_raw(rows, args):
 
 
 def stage_basic(rows, args):
-    server = Foxpoold(FOXPOOLD, 2)
+    server = Foxpoold(FOXPOOLD, 2, SERVER_DEFAULTS)
     try:
         time.sleep(SETTLE_S)
         loadgen(server, rows.path, f"--samples={args.samples}", f"--tasks={args.tasks}",
@@ -192,11 +204,13 @@ def stage_loop(rows, args):
 
 def stage_pools(rows, args):
     for size in args.pools:
-        server, first, fill = start_timed(size)
-        try:
-            record_start_and_memory(rows, size, server, first, fill)
-        finally:
-            server.stop()
+        for seed in ("true", "false"):
+            server, first, fill = start_timed(size, [f"--seed_profiles={seed}"])
+            try:
+                record_start_and_memory(rows, size, server, first, fill,
+                                        {} if seed == "true" else {"seed_profiles": "off"})
+            finally:
+                server.stop()
 
 
 def stage_peer(rows, args):
@@ -215,7 +229,9 @@ def stage_prefs(rows, args):
         with tempfile.NamedTemporaryFile("w", suffix=".js", prefix="foxpool-prefs-") as file:
             file.write("".join(pref_line(name, value) for name, value in prefs.items()))
             file.flush()
-            server, _, _ = start_timed(2, [f"--firefox_prefs={file.name}"] if prefs else [])
+            # Without a seed: every window starts on a profile of its own.
+            server, _, _ = start_timed(2, ["--seed_profiles=false",
+                                           *([f"--firefox_prefs={file.name}"] if prefs else [])])
             try:
                 time.sleep(SETTLE_S)
                 count, total, _ = histogram(metrics(server), "foxpool_window_start_seconds")
@@ -226,6 +242,122 @@ def stage_prefs(rows, args):
             finally:
                 server.stop()
 
+
+class TemplateLaunches:
+    """Starts Firefox on profiles written by foxpool (bench/write_profile.cc)
+    and times each from spawn until its extension opens the hub connection:
+    the part of a window's start a template profile could shorten (the hello
+    and first reset after it are the same either way). A listening socket
+    stands in for the hub; the URL path tells the launches apart."""
+
+    def __init__(self, directory):
+        self.directory = directory
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(30)
+        self.port = self.listener.getsockname()[1]
+        self.count = 0
+
+    def _new_path(self):
+        self.count += 1
+        return os.path.join(self.directory, f"p{self.count}")
+
+    def write(self):
+        """A fresh profile, as a window's."""
+        path = self._new_path()
+        subprocess.run([WRITE_PROFILE, f"--dir={path}", "--hub=ws://127.0.0.1:1/"], check=True)
+        return path
+
+    def copy(self, template, keep=None):
+        """A copy of `template` (only the entries in `keep`, if given) with
+        its extension's proxy file pointed at the copy."""
+        path = self._new_path()
+        os.mkdir(path)
+        entries = [os.path.join(template, entry) for entry in keep or os.listdir(template)
+                   if entry not in ("lock", ".parentlock")]
+        subprocess.run(["cp", "-a", *filter(os.path.lexists, entries), path], check=True)
+        with open(os.path.join(path, "extensions", "foxpool@foxpool.dev"), "w") as proxy:
+            proxy.write(os.path.join(path, "foxpool-extension"))
+        return path
+
+    def launch(self, path, quit_after=None):
+        """Seconds until this profile's extension connected. Then the
+        browser is killed and the profile removed; or, with `quit_after`
+        (seconds, 0 for at once), stopped then (SIGTERM: Firefox dies at once,
+        so what it wrote by then is kept) and the profile kept."""
+        tag = f"t{self.count}"
+        config_path = os.path.join(path, "foxpool-extension", "config.json")
+        with open(config_path) as config:
+            config_json = json.load(config)
+        config_json["hub"] = f"ws://127.0.0.1:{self.port}/{tag}/"
+        with open(config_path, "w") as config:
+            json.dump(config_json, config)
+        started = time.monotonic()
+        browser = subprocess.Popen(
+            ["firefox-esr", "--headless", "--no-remote", "--profile", path, "about:blank"],
+            env={**os.environ, "MOZ_HEADLESS": "1", "MOZ_CRASHREPORTER_DISABLE": "1",
+                 "MOZ_DISABLE_AUTO_SAFE_MODE": "1", "XDG_CACHE_HOME": os.path.join(path, "cache")},
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        try:
+            while True:
+                connection, _ = self.listener.accept()
+                with connection:
+                    request = connection.recv(4096).split(b"\r\n")[0].decode(errors="replace")
+                if f"/{tag}/" in request:
+                    break
+            seconds = time.monotonic() - started
+            if quit_after is not None:
+                time.sleep(quit_after)
+        finally:
+            try:
+                os.killpg(browser.pid, signal.SIGTERM if quit_after is not None else signal.SIGKILL)
+                browser.wait(timeout=30)
+                os.killpg(browser.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            browser.wait()
+        if quit_after is None:
+            shutil.rmtree(path)
+        return seconds
+
+
+def stage_template(rows, args):
+    """Fresh profiles (--seed_profiles=false) against copies of template
+    profiles that one Firefox start initialised, launched in turn so that
+    the machine's drift touches every variant alike. The seed's entries
+    (firefox/profile.h kSeedEntries) are what foxpool copies; the template
+    quit at once shows that the start-up caches, written a few seconds after
+    the start, are what pays."""
+    seed = ["extensions", "foxpool-extension", "user.js", "compatibility.ini", "prefs.js",
+            "extensions.json", "addonStartup.json.lz4", "times.json", "startupCache"]
+    with tempfile.TemporaryDirectory(prefix="foxpool-bench-template-") as directory:
+        launches = TemplateLaunches(directory)
+        at_once, settled = launches.write(), launches.write()
+        launches.launch(at_once, quit_after=0)
+        launches.launch(settled, quit_after=SETTLE_S)
+        variants = {
+            "fresh profile (--seed_profiles=false)": (None, None),
+            "seed entries of a settled template (foxpool)": (settled, seed),
+            "a whole settled template": (settled, None),
+            "a whole template quit at once": (at_once, None),
+        }
+        times = {name: [] for name in variants}
+        made_ms = {name: [] for name in variants}
+        for _ in range(args.template_launches):
+            for name, (template, keep) in variants.items():
+                made = time.monotonic()
+                path = launches.copy(template, keep) if template else launches.write()
+                made_ms[name].append(1000 * (time.monotonic() - made))
+                times[name].append(launches.launch(path))
+        sizes = {template: sum(os.path.getsize(os.path.join(d, f)) for d, _, files
+                               in os.walk(template) for f in files) / 2**20
+                 for template in (at_once, settled)}
+    for name, seconds in times.items():
+        ms = sorted(1000 * s for s in seconds)
+        template = variants[name][0]
+        rows.write("template", name, n=len(ms), p50_ms=statistics.median(ms), min_ms=ms[0],
+                   max_ms=ms[-1], made_ms=statistics.median(made_ms[name]),
+                   template_mib=sizes.get(template))
+        log(f"template '{name}': extension connected after {statistics.median(ms):.0f} ms (p50)")
 
 def machine(args, previous):
     """The machine, and every command whose rows are in the results
@@ -269,6 +401,8 @@ def main():
     parser.add_argument("--samples", type=int, default=1000)
     parser.add_argument("--tasks", type=int, default=40)
     parser.add_argument("--run-time", type=int, default=10, help="seconds per closed-loop run")
+    parser.add_argument("--template-launches", type=int, default=15,
+                        help="launches of each variant in the template stage")
     parser.add_argument("--quick", action="store_true",
                         help="a smoke run: windows 1,2,4, 50 samples, 3 s runs")
     parser.add_argument("--results", default=os.path.join(BUILD, "bench-results"))
@@ -276,6 +410,7 @@ def main():
     args = parser.parse_args()
     if args.quick:
         args.windows, args.pools, args.samples, args.tasks, args.run_time = [1, 2, 4], [1], 50, 8, 3
+        args.template_launches = 3
     args.windows = args.windows or default_windows()
     stages = args.stages.split(",")
     unknown = set(stages) - set(STAGES)

@@ -115,10 +115,14 @@ void FirefoxWindow::DoLaunch() {
   absl::Status written =
       ec ? absl::InternalError(
                absl::StrCat("cannot create ", options_.profile_dir.string(), ": ", ec.message()))
-         : WriteProfile(options_.profile_dir,
-                        ExtensionConfig{absl::StrCat("ws://127.0.0.1:", hub_.port(), "/"),
-                                        session_.value(), secret_},
-                        options_.extra_prefs);
+      : options_.seed.empty() ? absl::OkStatus()
+                              : CopySeed(options_.seed, options_.profile_dir);
+  if (written.ok()) {
+    written = WriteProfile(options_.profile_dir,
+                           ExtensionConfig{absl::StrCat("ws://127.0.0.1:", hub_.port(), "/"),
+                                           session_.value(), secret_},
+                           options_.extra_prefs);
+  }
   absl::StatusOr<std::unique_ptr<ChildProcess>> process(absl::UnknownError(""));
   if (!written.ok()) {
     process = written;

@@ -40,6 +40,8 @@ struct WindowOptions {
   bool keep_profile = false;
   // user_pref lines added to the profile after foxpool's own.
   std::string extra_prefs;
+  // A seed profile (see CopySeed) the new profile starts from; empty: none.
+  std::filesystem::path seed;
 };
 
 // One headless Firefox process group with its own profile, driven through

@@ -9,6 +9,7 @@
 #include <system_error>
 #include <utility>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -91,6 +92,11 @@ absl::Status Launcher::Init() {
   if (lock_fd_ < 0 || flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
     return absl::InternalError("cannot lock " + (instance_dir_ / "lock").string());
   }
+  if (options_.seed_profiles) {
+    // Kept (not removed when its Firefox is gone) and quit gracefully.
+    seed_ = std::make_shared<SeedProfile>(
+        io_, hub_, OptionsFor(instance_dir_ / "seed", /*keep_profile=*/true));
+  }
   return absl::OkStatus();
 }
 
@@ -153,9 +159,8 @@ void Launcher::LaunchOnProfile(pool::WindowId id, std::shared_ptr<ProfileStart> 
   Launch(id, start->dir, /*keep_profile=*/true, std::move(ready), std::move(died));
 }
 
-void Launcher::Launch(pool::WindowId id, std::filesystem::path profile_dir, bool keep_profile,
-                      StartDone ready, DiedCallback died) {
-  WindowOptions window_options{
+WindowOptions Launcher::OptionsFor(std::filesystem::path profile_dir, bool keep_profile) const {
+  return {
       .firefox_binary = options_.firefox_binary,
       .profile_dir = std::move(profile_dir),
       .width = options_.width,
@@ -166,6 +171,19 @@ void Launcher::Launch(pool::WindowId id, std::filesystem::path profile_dir, bool
       .keep_profile = keep_profile,
       .extra_prefs = options_.extra_prefs,
   };
+}
+
+void Launcher::Launch(pool::WindowId id, std::filesystem::path profile_dir, bool keep_profile,
+                      StartDone ready, DiedCallback died) {
+  WindowOptions window_options = OptionsFor(std::move(profile_dir), keep_profile);
+  if (!keep_profile && seed_ != nullptr) {
+    window_options.seed = seed_->Ready();
+    ready = [this, seeded = !window_options.seed.empty(), ready = std::move(ready)](
+                absl::StatusOr<std::shared_ptr<pool::Window>> window) mutable {
+      OnThrowawayStarted(seeded, window.status());
+      std::move(ready)(std::move(window));
+    };
+  }
   auto window = std::make_shared<FirefoxWindow>(io_, hub_, id, std::move(window_options),
                                                 [this, id](bool clean) { OnGone(id, clean); });
   {
@@ -217,6 +235,19 @@ void Launcher::OnGone(pool::WindowId id, bool clean) {
   if (next) std::move(next)();
 }
 
+void Launcher::OnThrowawayStarted(bool seeded, const absl::Status& status) {
+  if (status.ok()) {
+    if (seeded) seed_->Started(true);
+    // The first window is ready: now the seed may take its turn.
+    seed_->Make();
+    return;
+  }
+  auto reason = status.GetPayload(pool::kWindowFailurePayload);
+  if (seeded && reason.has_value() && (*reason == "start_failed" || *reason == "start_timeout")) {
+    seed_->Started(false);
+  }
+}
+
 bool Launcher::NoneLiveLocked() const { return live_.empty(); }
 
 std::vector<Launcher::WindowProcess> Launcher::Processes() const {
@@ -252,10 +283,10 @@ bool Launcher::Shutdown(absl::Duration timeout) {
   for (auto& window : throwaway) window->CloseNow();
   persistent.clear();
   throwaway.clear();
-  bool all_gone;
+  bool all_gone = seed_ == nullptr || seed_->Stop(timeout);
   {
     absl::MutexLock lock(&mu_);
-    all_gone = mu_.AwaitWithTimeout(absl::Condition(this, &Launcher::NoneLiveLocked), timeout);
+    all_gone &= mu_.AwaitWithTimeout(absl::Condition(this, &Launcher::NoneLiveLocked), timeout);
   }
   if (!all_gone) spdlog::error("some Firefox windows did not exit in time");
   // Windows still going remove their profiles meanwhile, which can make

@@ -15,6 +15,7 @@
 #include "firefox/firefox_window.h"
 #include "firefox/hub.h"
 #include "firefox/profile_store.h"
+#include "firefox/seed_profile.h"
 #include "pool/window.h"
 
 namespace foxpool::firefox {
@@ -32,6 +33,9 @@ struct LauncherOptions {
   std::string extra_prefs;
   // Named persistent profiles; null: Acquire(profile) is refused.
   ProfileStore* profiles = nullptr;
+  // Throwaway windows start from a seed profile (SeedProfile), made once the
+  // first window is ready.
+  bool seed_profiles = true;
 };
 
 // Starts Firefox windows for the pool: the pool's WindowFactory.
@@ -40,7 +44,9 @@ struct LauncherOptions {
 // and holds an flock on its `lock` file for as long as the process lives.
 // Init() removes instance directories whose lock nobody holds: what a server
 // that died without cleaning up (kill -9, OOM) left behind, never another
-// live server's. Thread-safe.
+// live server's. Throwaway windows after the first start from the seed
+// profile it makes there (SeedProfile), unless options.seed_profiles is off.
+// Thread-safe.
 class Launcher : public pool::WindowFactory {
  public:
   Launcher(boost::asio::io_context& io, Hub& hub, LauncherOptions options);
@@ -71,6 +77,7 @@ class Launcher : public pool::WindowFactory {
 
  private:
   void OnGone(pool::WindowId id, bool clean);
+  WindowOptions OptionsFor(std::filesystem::path profile_dir, bool keep_profile) const;
   void Launch(pool::WindowId id, std::filesystem::path profile_dir, bool keep_profile,
               StartDone ready, DiedCallback died);
   void StartOnProfile(pool::WindowId id, const std::string& profile, StartDone ready,
@@ -83,6 +90,8 @@ class Launcher : public pool::WindowFactory {
     DiedCallback died;
   };
   void LaunchOnProfile(pool::WindowId id, std::shared_ptr<ProfileStart> start, bool may_retry);
+  // A throwaway window started (or not), from the seed or not.
+  void OnThrowawayStarted(bool seeded, const absl::Status& status);
   bool NoneLiveLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   boost::asio::io_context& io_;
@@ -90,6 +99,7 @@ class Launcher : public pool::WindowFactory {
   const LauncherOptions options_;
   std::filesystem::path instance_dir_;
   int lock_fd_ = -1;
+  std::shared_ptr<SeedProfile> seed_;  // Null when options_.seed_profiles is off.
 
   mutable absl::Mutex mu_;
   absl::flat_hash_map<pool::WindowId, std::weak_ptr<FirefoxWindow>> live_ ABSL_GUARDED_BY(mu_);

@@ -3,7 +3,9 @@
 #include <cstdlib>
 #include <fstream>
 #include <system_error>
+#include <vector>
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -178,6 +180,43 @@ absl::Status WriteProfile(const std::filesystem::path& dir, const ExtensionConfi
   }
   // A proxy file: its name is the extension id, its content the directory.
   return WriteFile(dir / "extensions" / kExtensionId, extension.string());
+}
+
+bool SeedCachesWritten(const std::filesystem::path& seed) {
+  // The parent's script preloader cache and the extensions' start-up cache
+  // are the last Firefox writes of its start.
+  std::error_code ec;
+  return std::filesystem::exists(seed / "startupCache" / "scriptCache.bin", ec) &&
+         std::filesystem::exists(seed / "startupCache" / "webext.sc.lz4", ec);
+}
+
+absl::Status PruneSeed(const std::filesystem::path& seed) {
+  std::error_code ec;
+  for (const char* entry : kSeedEntries) {
+    if (!std::filesystem::exists(seed / entry, ec)) {
+      return absl::NotFoundError(absl::StrCat("the seed profile has no ", entry));
+    }
+  }
+  std::vector<std::filesystem::path> others;
+  for (const auto& entry : std::filesystem::directory_iterator(seed, ec)) {
+    std::string name = entry.path().filename().string();
+    if (!absl::c_linear_search(kSeedEntries, name)) others.push_back(entry.path());
+  }
+  for (const auto& other : others) std::filesystem::remove_all(other, ec);
+  if (ec) return absl::InternalError(absl::StrCat("pruning the seed profile: ", ec.message()));
+  return absl::OkStatus();
+}
+
+absl::Status CopySeed(const std::filesystem::path& seed, const std::filesystem::path& dir) {
+  for (const char* entry : kSeedEntries) {
+    std::error_code ec;
+    std::filesystem::copy(seed / entry, dir / entry, std::filesystem::copy_options::recursive, ec);
+    if (ec) {
+      return absl::InternalError(
+          absl::StrCat("copying ", (seed / entry).string(), ": ", ec.message()));
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace foxpool::firefox

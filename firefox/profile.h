@@ -39,4 +39,27 @@ const std::string& LeanPreferences();
 inline constexpr char kPrintFile[] = "foxpool-print.pdf";
 std::string PrintPreferences(const std::filesystem::path& dir);
 
+// A seed profile: one that a Firefox start initialised and quit, whose
+// add-on registry and start-up caches a new profile starts from. Firefox
+// then skips registering the extension and compiling its own scripts: the
+// extension connects ~0.3 s sooner (bench/RESULTS.md, "Template profile").
+// Only these entries are taken; each is needed (without compatibility.ini
+// Firefox drops the caches, without prefs.js and the add-on state it never
+// loads the extension).
+inline constexpr const char* kSeedEntries[] = {"compatibility.ini", "prefs.js",
+                                               "extensions.json",   "addonStartup.json.lz4",
+                                               "times.json",        "startupCache"};
+
+// True once the seed's Firefox wrote its script caches (a few seconds after
+// its start): quitting it then makes a seed worth copying.
+bool SeedCachesWritten(const std::filesystem::path& seed);
+
+// Removes from the seed all but kSeedEntries (places, cookies, session
+// store...); fails when one of them is missing.
+absl::Status PruneSeed(const std::filesystem::path& seed);
+
+// Copies kSeedEntries from `seed` into the profile directory `dir`, before
+// WriteProfile writes the window's own files over them.
+absl::Status CopySeed(const std::filesystem::path& seed, const std::filesystem::path& dir);
+
 }  // namespace foxpool::firefox

@@ -88,6 +88,10 @@ ABSL_FLAG(std::string, profile_template, "",
 ABSL_FLAG(std::string, firefox_prefs, "",
           "A file of user_pref(\"name\", value); lines written into every window's profile after "
           "foxpool's own preferences, so they win.");
+ABSL_FLAG(bool, seed_profiles, true,
+          "Once the first window is ready, one more Firefox starts and quits to make a seed "
+          "profile (its add-on registry and start-up caches) that later throwaway windows are "
+          "copied from: each then starts about 0.3 s sooner.");
 ABSL_FLAG(int, max_profile_windows, 8, "Windows on persistent profiles that may run at once.");
 ABSL_FLAG(std::string, window_size, "1280x800", "Viewport size of every window, WIDTHxHEIGHT.");
 ABSL_FLAG(absl::Duration, start_timeout, absl::Seconds(30),
@@ -220,6 +224,7 @@ absl::StatusOr<Config> ParseConfig(int argc, char** argv) {
     }
     config.launcher.extra_prefs = text.str();
   }
+  config.launcher.seed_profiles = absl::GetFlag(FLAGS_seed_profiles);
   config.pool.max_profile_windows = absl::GetFlag(FLAGS_max_profile_windows);
   if (config.pool.max_profile_windows < 0) {
     return absl::InvalidArgumentError("--max_profile_windows must be >= 0");

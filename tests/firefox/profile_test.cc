@@ -4,7 +4,10 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <set>
 #include <sstream>
+#include <string>
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
@@ -49,6 +52,66 @@ TEST_F(ProfileTest, OperatorPreferencesComeAfterFoxpoolsSoTheyWin) {
 TEST_F(ProfileTest, WithoutOperatorPreferencesOnlyFoxpoolsAreWritten) {
   ASSERT_TRUE(WriteProfile(dir_, config_).ok());
   EXPECT_EQ(UserJs(), LeanPreferences() + PrintPreferences(dir_));
+}
+
+// A profile as a Firefox start leaves it: the seed's entries and the rest.
+void WriteStartedProfile(const fs::path& dir) {
+  ASSERT_TRUE(WriteProfile(dir, ExtensionConfig{"ws://127.0.0.1:1/", "seed", "old"}).ok());
+  for (const char* entry : {"compatibility.ini", "prefs.js", "extensions.json",
+                            "addonStartup.json.lz4", "times.json", "places.sqlite"}) {
+    std::ofstream(dir / entry) << entry;
+  }
+  fs::create_directories(dir / "startupCache");
+  std::ofstream(dir / "startupCache" / "scriptCache.bin") << "cache";
+  fs::create_directories(dir / "sessionstore-backups");
+}
+
+TEST_F(ProfileTest, ASeedKeepsOnlyTheAddOnRegistryAndStartUpCaches) {
+  fs::path seed = dir_ / "seed";
+  WriteStartedProfile(seed);
+  EXPECT_FALSE(SeedCachesWritten(seed));  // No extension start-up cache yet.
+  std::ofstream(seed / "startupCache" / "webext.sc.lz4") << "cache";
+  EXPECT_TRUE(SeedCachesWritten(seed));
+
+  ASSERT_TRUE(PruneSeed(seed).ok());
+  std::set<std::string> left;
+  for (const auto& entry : fs::directory_iterator(seed)) left.insert(entry.path().filename());
+  EXPECT_EQ(left, std::set<std::string>(std::begin(kSeedEntries), std::end(kSeedEntries)));
+  EXPECT_TRUE(fs::exists(seed / "startupCache" / "scriptCache.bin"));
+}
+
+TEST_F(ProfileTest, ASeedMissingAnEntryIsRefused) {
+  fs::path seed = dir_ / "seed";
+  WriteStartedProfile(seed);
+  fs::remove(seed / "compatibility.ini");
+  absl::Status pruned = PruneSeed(seed);
+  EXPECT_EQ(pruned.code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(pruned.message(), HasSubstr("compatibility.ini"));
+}
+
+TEST_F(ProfileTest, AWindowFromASeedHasItsEntriesAndItsOwnExtensionConfig) {
+  fs::path seed = dir_ / "seed";
+  WriteStartedProfile(seed);
+  ASSERT_TRUE(PruneSeed(seed).ok());
+  fs::path window = dir_ / "window";
+  fs::create_directories(window);
+  ASSERT_TRUE(CopySeed(seed, window).ok());
+  ASSERT_TRUE(WriteProfile(window, config_).ok());
+  std::ifstream prefs(window / "prefs.js");
+  std::string text((std::istreambuf_iterator<char>(prefs)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text, "prefs.js");
+  EXPECT_TRUE(fs::exists(window / "startupCache" / "scriptCache.bin"));
+  std::ifstream config(window / "foxpool-extension" / "config.json");
+  std::string json((std::istreambuf_iterator<char>(config)), std::istreambuf_iterator<char>());
+  EXPECT_THAT(json, HasSubstr("\"secret\":\"secret\""));
+  // The proxy file names this window's extension, not the seed's.
+  std::ifstream proxy(window / "extensions" / kExtensionId);
+  std::string target((std::istreambuf_iterator<char>(proxy)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(target, (window / "foxpool-extension").string());
+}
+
+TEST_F(ProfileTest, CopyingFromAMissingSeedFails) {
+  EXPECT_EQ(CopySeed(dir_ / "no-seed", dir_).code(), absl::StatusCode::kInternal);
 }
 
 TEST(CheckPreferencesTest, AcceptsPrefLinesCommentsAndBlankLines) {

@@ -130,6 +130,9 @@ absl::Status FoxpoolServer::Start(absl::Duration timeout, int idle) {
       absl::StrCat("--profile_root=", profile_root_.string()),
       absl::StrCat("--pool_size=", pool_size_),
       "--drain_timeout=5s",
+      // No seed profile's Firefox beside the pool's (tests count the
+      // server's Firefox processes); seed_profile_test.py turns it on.
+      "--seed_profiles=false",
   };
   args.insert(args.end(), extra_flags_.begin(), extra_flags_.end());
   auto process = firefox::ChildProcess::Spawn(firefox::SpawnOptions{

@@ -52,7 +52,10 @@ class Foxpoold:
             self.process = subprocess.Popen(
                 [binary, "--grpc_address=127.0.0.1:0", "--metrics_address=127.0.0.1:0",
                  f"--port_file={port_file}", f"--profile_root={self.profiles}",
-                 f"--pool_size={pool_size}", "--drain_timeout=10s", *flags],
+                 f"--pool_size={pool_size}", "--drain_timeout=10s",
+                 # No seed profile's Firefox beside the pool's unless a test
+                 # turns it on (flags given later win).
+                 "--seed_profiles=false", *flags],
                 stdout=log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
 
         def ports_written():
