@@ -241,7 +241,7 @@ void FirefoxWindow::OnExit() {
                      process_->killed_by_signal() ? "signaled" : "exited");
   }
   hub_.Forget(session_, absl::AbortedError(absl::StrCat("the window's Firefox ", exit)));
-  if (!options_.keep_profile) RemoveDirectory(options_.profile_dir);
+  if (!options_.keep_profile && !leave_profile_) RemoveDirectory(options_.profile_dir);
   if (was == State::kStarting) {
     spdlog::warn("window {} failed to start: {}", id_.ToString(), std::string(why.message()));
     std::move(ready_)(why);
@@ -361,6 +361,7 @@ void FirefoxWindow::CloseOnStrand(bool graceful) {
   asio::dispatch(strand_, [self = shared_from_this(), graceful] {
     if (self->state_ == State::kGone) return;
     self->closed_ = true;
+    if (!graceful) self->leave_profile_ = true;
     if (graceful && self->state_ == State::kReady && self->process_ != nullptr &&
         self->options_.close_grace > absl::ZeroDuration()) {
       // Ask Firefox to quit (its extension closes every window), and kill

@@ -68,9 +68,12 @@ class FirefoxWindow : public pool::Window, public std::enable_shared_from_this<F
   void Reset(absl::Time deadline, ResetDone done) override;
   void SetEventSink(EventSink sink) override;
   void Close() override;
-  // Kills the process group at once, without asking Firefox to quit: for a
-  // throwaway profile at shutdown, where nothing is worth saving and a
-  // graceful quit of many windows at once only costs time.
+  // Kills the process group at once, without asking Firefox to quit, and
+  // leaves the profile directory for the caller to remove: at shutdown,
+  // where nothing is worth saving, a graceful quit of many windows costs
+  // time, and the launcher removes its whole instance directory in one pass
+  // (dozens of windows each removing their own raced it and outlasted the
+  // shutdown's bound).
   void CloseNow();
 
   pool::WindowId id() const { return id_; }
@@ -110,6 +113,7 @@ class FirefoxWindow : public pool::Window, public std::enable_shared_from_this<F
   // On the strand:
   State state_ = State::kNew;
   bool closed_ = false;
+  bool leave_profile_ = false;  // CloseNow: the caller removes it.
   absl::Status kill_reason_;
   absl::Time launched_at_;
   std::unique_ptr<ChildProcess> process_;

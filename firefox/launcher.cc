@@ -289,8 +289,9 @@ bool Launcher::Shutdown(absl::Duration timeout) {
     all_gone &= mu_.AwaitWithTimeout(absl::Condition(this, &Launcher::NoneLiveLocked), timeout);
   }
   if (!all_gone) spdlog::error("some Firefox windows did not exit in time");
-  // Windows still going remove their profiles meanwhile, which can make
-  // one pass over the directory fail on an entry gone under it: try again.
+  // The killed windows left their profiles to this one pass; a window
+  // closed just before (recycled, shrunk) may still be removing its own,
+  // which can make a pass fail on an entry gone under it: try again.
   std::error_code ec;
   for (int pass = 0; pass < 5; ++pass) {
     std::filesystem::remove_all(instance_dir_, ec);
