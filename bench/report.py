@@ -514,8 +514,8 @@ def template_section(rows):
     return section(
         "Template profile",
         "Milliseconds from Firefox's spawn until its extension opened the hub connection, on a "
-        "fresh profile as foxpool writes it and on copies of a template profile that one "
-        "Firefox start initialised, launched in turn.") \
+        "fresh profile (as foxpool writes one without a seed) and on copies of a template profile "
+        "that one Firefox start initialised, launched in turn.") \
         + table(["profile", "template MiB", "launches", "p50 ms", "min ms", "max ms",
                  "profile made in ms (p50)", "this minus fresh, ms (p50)"], body)
 
