@@ -12,16 +12,6 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
 }
 
-absl::Duration FromProto(const google::protobuf::Duration& duration) {
-  return absl::Seconds(duration.seconds()) + absl::Nanoseconds(duration.nanos());
-}
-
-void ToProto(absl::Duration duration, google::protobuf::Duration* out) {
-  int64_t seconds = absl::IDivDuration(duration, absl::Seconds(1), &duration);
-  out->set_seconds(seconds);
-  out->set_nanos(static_cast<int32_t>(absl::ToInt64Nanoseconds(duration)));
-}
-
 void AddRetryHint(const absl::Status& status, grpc::ServerContextBase& context) {
   if (auto retry = status.GetPayload(pool::kRetryAfterPayload)) {
     context.AddTrailingMetadata("retry-after-ms", std::string(*retry));

@@ -4,15 +4,13 @@
 #include "absl/time/time.h"
 #include "google/protobuf/duration.pb.h"
 #include "grpcpp/grpcpp.h"
+#include "proto/duration.h"  // FromProto, ToProto
 
 namespace foxpool::server {
 
 // The one place where absl::Status becomes grpc::Status: the codes share
 // their numbering, the message is kept.
 grpc::Status ToGrpcStatus(const absl::Status& status);
-
-absl::Duration FromProto(const google::protobuf::Duration& duration);
-void ToProto(absl::Duration duration, google::protobuf::Duration* out);
 
 // Adds the trailing metadata `retry-after-ms` when `status` carries the
 // pool's retry hint (RESOURCE_EXHAUSTED refusals of Acquire).
