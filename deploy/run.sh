@@ -7,5 +7,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 deploy/install-deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j"$(nproc)" --target foxpoold foxpool_python_stubs
+cmake --build build -j"$(nproc)" --target foxpoold foxpool foxpool_python
 exec build/server/foxpoold "$@"

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # The tests also run a real Prometheus server and promtool (package
 # prometheus), and read screenshots and YAML from Python.
-deploy/install-deps.sh prometheus python3-pil python3-yaml
+deploy/install-deps.sh prometheus python3-pil python3-yaml tini
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 cmake --build build -j"$(nproc)"
 cd build
