@@ -29,10 +29,15 @@ def page(i):
     return ("text/html", f"<!doctype html><title>Page {i}</title><h1>{i}</h1>{links}".encode())
 
 
-class ExamplesTest(unittest.TestCase):
+class RealServerTest(unittest.TestCase):
+    """A real foxpoold with POOL_SIZE windows and the class's PAGES served on
+    127.0.0.1 (`base`); every test starts with the whole pool idle."""
+
+    PAGES = {}
+
     @classmethod
     def setUpClass(cls):
-        cls.pages = Pages({f"/page/{i}": page(i) for i in range(8)})
+        cls.pages = Pages(cls.PAGES)
         cls.base = cls.pages.base
         cls.server = Foxpoold(FOXPOOLD, pool_size=POOL_SIZE)
 
@@ -47,6 +52,10 @@ class ExamplesTest(unittest.TestCase):
     def wait_for_idle_pool(self):
         wait_until(lambda: self.server.status().idle == POOL_SIZE, 60,
                    f"{POOL_SIZE} idle windows")
+
+
+class ExamplesTest(RealServerTest):
+    PAGES = {f"/page/{i}": page(i) for i in range(8)}
 
     def run_example(self, name, *args):
         """Runs an example to its end; its output lines. Afterwards no lease
@@ -112,25 +121,14 @@ class ExamplesTest(unittest.TestCase):
                 self.assertEqual(other.cookies(all=True), [])
 
 
-class LeaseOnRealServerTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.pages = Pages({"/": page(3)})
-        cls.server = Foxpoold(FOXPOOLD, pool_size=POOL_SIZE)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.pages.close()
-        assert cls.server.stop() == 0
-
-    def setUp(self):
-        wait_until(lambda: self.server.status().idle == POOL_SIZE, 60, "idle windows")
+class LeaseOnRealServerTest(RealServerTest):
+    PAGES = {"/": page(3)}
 
     def test_a_lease_is_released_when_its_block_raises(self):
         with foxpool.Pool(self.server.address) as pool:
             with self.assertRaisesRegex(RuntimeError, "failed mid-lease"):
                 with pool.lease() as window:
-                    self.assertEqual(window.navigate(self.pages.base + "/").title, "Page 3")
+                    self.assertEqual(window.navigate(self.base + "/").title, "Page 3")
                     self.assertEqual(pool.status().leased, 1)
                     raise RuntimeError("failed mid-lease")
             self.assertEqual(pool.status().leased, 0)
@@ -142,7 +140,7 @@ class LeaseOnRealServerTest(unittest.TestCase):
         async def fail_in_lease():
             async with foxpool.aio.Pool(self.server.address) as pool:
                 async with pool.lease() as window:
-                    await window.navigate(self.pages.base + "/")
+                    await window.navigate(self.base + "/")
                     self.assertEqual((await pool.status()).leased, 1)
                     raise RuntimeError("failed mid-lease")
 
@@ -154,7 +152,7 @@ class LeaseOnRealServerTest(unittest.TestCase):
         with foxpool.Pool(self.server.address) as pool:
             with pool.lease(idle_timeout=1) as window:
                 self.assertEqual(window.idle_timeout, 1.0)
-                window.navigate(self.pages.base + "/")
+                window.navigate(self.base + "/")
 
                 def age():
                     leases = [lease for lease in pool.call("ListLeases").leases
@@ -169,7 +167,7 @@ class LeaseOnRealServerTest(unittest.TestCase):
     def test_failures_are_typed(self):
         with foxpool.Pool(self.server.address) as pool:
             with pool.lease() as window:
-                window.navigate(self.pages.base + "/")
+                window.navigate(self.base + "/")
                 with self.assertRaisesRegex(foxpool.Unknown, "missingFunction"):
                     window.evaluate("missingFunction()")
                 with self.assertRaises(foxpool.InvalidArgument):
