@@ -5,6 +5,7 @@
 import { toErrorPayload, CommandError } from "./errors.js";
 import { emit, setEventSink } from "./events.js";
 import "./navigation_events.js";
+import "./network_policy.js";
 import { captureCommands } from "./commands/capture.js";
 import { dialogCommands } from "./commands/dialogs.js";
 import { elementCommands } from "./commands/elements.js";
@@ -58,7 +59,24 @@ async function handle(socket, frame) {
   } catch (error) {
     reply = { id, ok: false, error: toErrorPayload(error) };
   }
-  if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(reply));
+  if (socket.readyState === WebSocket.OPEN) socket.send(withinLimit(reply, params?.max_result_bytes));
+}
+
+// The reply as text, or an error in its place when it is larger than the
+// server accepts: a frame above the hub's limit would cost the connection.
+function withinLimit(reply, limit) {
+  const text = JSON.stringify(reply);
+  if (!Number.isSafeInteger(limit) || text.length * 3 <= limit) return text;
+  const bytes = new TextEncoder().encode(text).length;
+  if (bytes <= limit) return text;
+  return JSON.stringify({
+    id: reply.id,
+    ok: false,
+    error: {
+      code: "RESOURCE_EXHAUSTED",
+      message: `the result is ${bytes} bytes; the limit is ${limit} (--max_result_bytes, --max_screenshot_bytes)`,
+    },
+  });
 }
 
 function connect(config, delay = RECONNECT_MIN_MS) {

@@ -1,6 +1,7 @@
 // The window's current tab, and following a tab's navigation until its top
 // document reaches the point a caller waits for.
 import { failedPrecondition, notFound, unavailable, withTimeout } from "./errors.js";
+import { blockedNavigationError } from "./network_policy.js";
 
 // Names of the network errors a caller is most likely to meet; Firefox
 // reports them as bare numbers ("Error code 2152398861").
@@ -89,7 +90,8 @@ export function followNavigation(start, options) {
       // A load replaced by another (a process switch, a redirect) reports
       // NS_BINDING_ABORTED before the replacement goes on: keep waiting.
       if ((details.error ?? "").includes(String(NS_BINDING_ABORTED))) return;
-      fail(unavailable(`navigation to ${details.url} failed: ${describeNetworkError(details.error)}`));
+      const blocked = blockedNavigationError(details.tabId);
+      fail(blocked ?? unavailable(`navigation to ${details.url} failed: ${describeNetworkError(details.error)}`));
     } else if (kind === "started") {
       blankStarted ||= details.url === "about:blank";
     } else if (kind === "committed") {

@@ -120,7 +120,7 @@ void FirefoxWindow::DoLaunch() {
   if (written.ok()) {
     written = WriteProfile(options_.profile_dir,
                            ExtensionConfig{absl::StrCat("ws://127.0.0.1:", hub_.port(), "/"),
-                                           session_.value(), secret_},
+                                           session_.value(), secret_, options_.url_policy},
                            options_.extra_prefs);
   }
   absl::StatusOr<std::unique_ptr<ChildProcess>> process(absl::UnknownError(""));

@@ -17,6 +17,7 @@
 #include "firefox/channel.h"
 #include "firefox/hub.h"
 #include "firefox/process.h"
+#include "firefox/url_policy.h"
 #include "pool/window.h"
 
 namespace foxpool::firefox {
@@ -40,6 +41,8 @@ struct WindowOptions {
   bool keep_profile = false;
   // user_pref lines added to the profile after foxpool's own.
   std::string extra_prefs;
+  // Where the window's pages may go; its extension enforces it.
+  UrlPolicy url_policy;
   // A seed profile (see CopySeed) the new profile starts from; empty: none.
   std::filesystem::path seed;
 };

@@ -1,5 +1,6 @@
 #include "firefox/hub.h"
 
+#include <atomic>
 #include <chrono>
 #include <deque>
 #include <utility>
@@ -25,8 +26,16 @@ using tcp = asio::ip::tcp;
 // that timeouts and closes are noticed, and one write in flight.
 class Session : public Connection, public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket&& socket, Hub& hub)
-      : ws_(std::move(socket)), hello_timer_(ws_.get_executor()), hub_(hub) {}
+  // `pending` is the hub's count of connections yet to say hello, which
+  // admitted this one (see Hub::AdmitPending). Shared, not reached through
+  // the hub: a session whose handler is still queued when the io_context
+  // is destroyed is destroyed after the hub.
+  Session(tcp::socket&& socket, Hub& hub, std::shared_ptr<std::atomic<int>> pending)
+      : ws_(std::move(socket)),
+        hello_timer_(ws_.get_executor()),
+        hub_(hub),
+        pending_(std::move(pending)) {}
+  ~Session() override { HelloDone(); }
 
   void Run() {
     asio::dispatch(ws_.get_executor(), [self = shared_from_this()] { self->OnRun(); });
@@ -55,11 +64,17 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
         [](websocket::response_type& res) { res.set(beast::http::field::server, "foxpool-hub"); }));
     hello_timer_.expires_after(absl::ToChronoNanoseconds(hub_.options().hello_timeout));
     hello_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
-      if (!ec && self->channel_ == nullptr) self->Refuse("no hello in time");
+      if (!ec && self->channel_ == nullptr) self->Refuse(Refusal::kNoHello, "no hello in time");
     });
     ws_.async_accept([self = shared_from_this()](beast::error_code ec) {
       if (ec) {
         self->hello_timer_.cancel();
+        // Not a WebSocket handshake (a page's fetch, a port scan), unless the
+        // hello timer already refused it.
+        if (!self->closing_) {
+          self->hub_.CountRefused(Refusal::kMalformed);
+          spdlog::warn("hub: refused a connection: not a WebSocket handshake ({})", ec.message());
+        }
         return;
       }
       self->accepted_ = true;
@@ -80,51 +95,64 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
   void OnRead(beast::error_code ec) {
     if (ec) {
       hello_timer_.cancel();
+      if (ec == websocket::error::message_too_big) {
+        // Beast has already failed the connection (close code 1009).
+        hub_.CountRefused(Refusal::kOversized);
+        spdlog::warn("hub: closed a connection{} that sent a frame above {} bytes",
+                     channel_ != nullptr ? " of session " + channel_->id().value() : "",
+                     hub_.options().max_frame_bytes);
+      }
       if (channel_ != nullptr) channel_->Detach(this);
       return;
     }
     std::string text = beast::buffers_to_string(buffer_.data());
     buffer_.consume(buffer_.size());
-    nlohmann::json frame = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
     if (channel_ == nullptr) {
-      if (!Authenticate(frame)) return;
-    } else if (frame.is_object()) {
-      channel_->OnFrame(frame);
+      if (!Authenticate(text)) return;
+    } else if (!ws_.got_text()) {
+      hub_.CountRefused(Refusal::kBinary);
+      spdlog::warn("hub: session {} sent a binary frame; dropped", channel_->id().value());
+    } else if (absl::StatusOr<nlohmann::json> frame = ParseFrame(text); frame.ok()) {
+      channel_->OnFrame(*frame);
     } else {
-      spdlog::warn("hub: session {} sent a frame that is not a JSON object",
-                   channel_->id().value());
+      hub_.CountRefused(Refusal::kMalformed);
+      spdlog::warn("hub: session {} sent a frame that was dropped: {}", channel_->id().value(),
+                   std::string(frame.status().message()));
     }
     DoRead();
   }
 
-  bool Authenticate(const nlohmann::json& frame) {
+  bool Authenticate(const std::string& text) {
     if (closing_) return false;
-    auto field = [&](const char* key) {
-      auto it = frame.is_object() ? frame.find(key) : frame.end();
-      return it != frame.end() && it->is_string() ? it->get<std::string>() : std::string();
-    };
-    if (field("type") != "hello") {
-      Refuse("first frame is not a hello");
+    if (!ws_.got_text()) {
+      Refuse(Refusal::kBinary, "the first frame is binary");
       return false;
     }
-    std::shared_ptr<Channel> channel = hub_.Authenticate(field("session"), field("secret"));
+    absl::StatusOr<Hello> hello = ParseHello(text);
+    if (!hello.ok()) {
+      Refuse(Refusal::kMalformed, std::string(hello.status().message()));
+      return false;
+    }
+    Refusal why = Refusal::kUnknownSession;
+    std::shared_ptr<Channel> channel = hub_.Authenticate(*hello, why);
     if (channel == nullptr) {
-      Refuse("unknown session or wrong secret");
+      Refuse(why, why == Refusal::kWrongSecret ? "wrong secret" : "unknown session");
       return false;
     }
     if (absl::Status attached = channel->Attach(shared_from_this()); !attached.ok()) {
-      Refuse(std::string(attached.message()));
+      Refuse(Refusal::kDuplicate, std::string(attached.message()));
       return false;
     }
     channel_ = std::move(channel);
+    HelloDone();
     hello_timer_.cancel();
     queue_.push_front(R"({"type":"welcome"})");
     if (queue_.size() == 1) DoWrite();
     return true;
   }
 
-  void Refuse(const std::string& why) {
-    hub_.CountRefused();
+  void Refuse(Refusal reason, const std::string& why) {
+    hub_.CountRefused(reason);
     spdlog::warn("hub: refused a connection: {}", why);
     CloseNow(websocket::close_code::policy_error);
   }
@@ -159,6 +187,13 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
   std::shared_ptr<Channel> channel_;
   bool accepted_ = false;
   bool closing_ = false;
+  // Counted in the hub's connections yet to say hello; null once it has.
+  std::shared_ptr<std::atomic<int>> pending_;
+
+  void HelloDone() {
+    if (pending_ != nullptr) pending_->fetch_sub(1);
+    pending_.reset();
+  }
 };
 
 }  // namespace
@@ -192,7 +227,14 @@ absl::Status Hub::Listen() {
 void Hub::DoAccept() {
   acceptor_.async_accept(asio::make_strand(io_), [this](beast::error_code ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
-    if (!ec) std::make_shared<Session>(std::move(socket), *this)->Run();
+    if (!ec && AdmitPending()) {
+      std::make_shared<Session>(std::move(socket), *this, pending_)->Run();
+    } else if (!ec) {
+      CountRefused(Refusal::kTooManyPending);
+      spdlog::warn("hub: refused a connection: {} connections have yet to say hello",
+                   options_.max_pending_connections);
+      socket.close(ec);
+    }
     DoAccept();
   });
 }
@@ -216,22 +258,42 @@ void Hub::Forget(const SessionId& id, absl::Status why) {
   channel->Close(std::move(why));
 }
 
-std::shared_ptr<Channel> Hub::Authenticate(const std::string& id, const std::string& secret) {
+std::shared_ptr<Channel> Hub::Authenticate(const Hello& hello, Refusal& why) {
   absl::MutexLock lock(&mu_);
-  auto it = sessions_.find(SessionId(id));
-  if (it == sessions_.end()) return nullptr;
-  if (!it->second->VerifySecret(secret)) return nullptr;
+  auto it = sessions_.find(SessionId(hello.session));
+  if (it == sessions_.end()) {
+    why = Refusal::kUnknownSession;
+    return nullptr;
+  }
+  if (!it->second->VerifySecret(hello.secret)) {
+    why = Refusal::kWrongSecret;
+    return nullptr;
+  }
   return it->second;
 }
 
-void Hub::CountRefused() {
+void Hub::CountRefused(Refusal reason) {
   absl::MutexLock lock(&mu_);
-  ++refused_total_;
+  ++refused_[static_cast<int>(reason)];
+}
+
+RefusalCounts Hub::refused() const {
+  absl::MutexLock lock(&mu_);
+  return refused_;
 }
 
 int64_t Hub::refused_total() const {
-  absl::MutexLock lock(&mu_);
-  return refused_total_;
+  int64_t total = 0;
+  for (int64_t n : refused()) total += n;
+  return total;
+}
+
+bool Hub::AdmitPending() {
+  int n = pending_->load();
+  do {
+    if (n >= options_.max_pending_connections) return false;
+  } while (!pending_->compare_exchange_weak(n, n + 1));
+  return true;
 }
 
 void Hub::Stop() {

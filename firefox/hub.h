@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -11,6 +12,7 @@
 #include "boost/asio/io_context.hpp"
 #include "boost/asio/ip/tcp.hpp"
 #include "firefox/channel.h"
+#include "firefox/frame.h"
 
 namespace foxpool::firefox {
 
@@ -21,6 +23,10 @@ struct HubOptions {
   size_t max_frame_bytes = 64 << 20;
   // A connection that has not proven a session by then is dropped.
   absl::Duration hello_timeout = absl::Seconds(5);
+  // Connections that have not yet proven a session, at most; more are
+  // closed at once (a page opening sockets in a loop cannot starve the
+  // windows' reconnects).
+  int max_pending_connections = 64;
 };
 
 // The WebSocket hub every window's extension connects to: one loopback port
@@ -29,9 +35,10 @@ struct HubOptions {
 // The first frame of a connection must be
 // `{"type":"hello","session":ID,"secret":SECRET}` naming a session the hub
 // expects, with its secret; anything else (unknown session, wrong secret, a
-// second connection for a live session, not JSON, too slow) closes the
-// connection before a single command is sent on it. Web pages can reach the
-// port and forge an Origin, so the secret is the only proof.
+// second connection for a live session, not JSON, binary, too large, too
+// slow) closes the connection before a single command is sent on it, and is
+// counted by reason. Web pages can reach the port and forge an Origin, so the
+// secret is the only proof.
 //
 // Thread-safe. Accepting and every connection run on the io_context, each
 // connection on its own strand. Call Stop() while the io_context runs, and
@@ -51,16 +58,22 @@ class Hub {
   // requests fail with `why`.
   void Forget(const SessionId& id, absl::Status why);
 
-  // Connections refused since start, for tests and metrics.
+  // Connections refused since start (and frames dropped from authenticated
+  // ones), by reason, for tests and metrics.
+  RefusalCounts refused() const;
+  int64_t refused(Refusal reason) const { return refused()[static_cast<int>(reason)]; }
   int64_t refused_total() const;
 
   // Stops accepting and closes every session.
   void Stop();
 
   // --- for connections ---
-  // The channel for `id` when `secret` proves it; null otherwise.
-  std::shared_ptr<Channel> Authenticate(const std::string& id, const std::string& secret);
-  void CountRefused();
+  // The channel `hello` proves; otherwise null, and `why` says which claim failed.
+  std::shared_ptr<Channel> Authenticate(const Hello& hello, Refusal& why);
+  void CountRefused(Refusal reason);
+  // Admits one more connection yet to say hello, unless too many wait; the
+  // session then holds `pending_` and decrements it once (hello or gone).
+  bool AdmitPending();
   const HubOptions& options() const { return options_; }
 
  private:
@@ -73,7 +86,10 @@ class Hub {
 
   mutable absl::Mutex mu_;
   absl::flat_hash_map<SessionId, std::shared_ptr<Channel>> sessions_ ABSL_GUARDED_BY(mu_);
-  int64_t refused_total_ ABSL_GUARDED_BY(mu_) = 0;
+  RefusalCounts refused_ ABSL_GUARDED_BY(mu_) = {};
+  // Connections yet to say hello; shared with their sessions, which may
+  // outlive the hub (destroyed with the io_context's queued handlers).
+  const std::shared_ptr<std::atomic<int>> pending_ = std::make_shared<std::atomic<int>>(0);
 };
 
 }  // namespace foxpool::firefox

@@ -84,6 +84,11 @@ absl::Status Launcher::Init() {
   instance_dir_ =
       options_.profile_root / absl::StrCat(kInstancePrefix, getpid(), "-", pool::RandomHex(4));
   std::filesystem::create_directory(instance_dir_, ec);
+  // Every window's hub secret is in its profile: the server's user only.
+  if (!ec) {
+    std::filesystem::permissions(instance_dir_, std::filesystem::perms::owner_all,
+                                 std::filesystem::perm_options::replace, ec);
+  }
   if (ec) {
     return absl::FailedPreconditionError(
         absl::StrCat("cannot create ", instance_dir_.string(), ": ", ec.message()));
@@ -170,6 +175,7 @@ WindowOptions Launcher::OptionsFor(std::filesystem::path profile_dir, bool keep_
       .close_grace = keep_profile ? absl::Seconds(5) : absl::Seconds(1),
       .keep_profile = keep_profile,
       .extra_prefs = options_.extra_prefs,
+      .url_policy = options_.url_policy,
   };
 }
 

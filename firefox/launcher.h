@@ -16,6 +16,7 @@
 #include "firefox/hub.h"
 #include "firefox/profile_store.h"
 #include "firefox/seed_profile.h"
+#include "firefox/url_policy.h"
 #include "pool/window.h"
 
 namespace foxpool::firefox {
@@ -31,6 +32,8 @@ struct LauncherOptions {
   // user_pref lines added to every profile after foxpool's own
   // (--firefox_prefs), checked by CheckPreferences.
   std::string extra_prefs;
+  // Where the windows' pages may go (written into each profile).
+  UrlPolicy url_policy;
   // Named persistent profiles; null: Acquire(profile) is refused.
   ProfileStore* profiles = nullptr;
   // Throwaway windows start from a seed profile (SeedProfile), made once the

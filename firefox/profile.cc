@@ -151,7 +151,7 @@ absl::Status CheckPreferences(const std::string& text) {
 
 absl::Status WriteProfile(const std::filesystem::path& dir, const ExtensionConfig& config,
                           const std::string& extra_prefs) {
-  std::string prefs = LeanPreferences() + PrintPreferences(dir);
+  std::string prefs = LeanPreferences() + PrintPreferences(dir) + PolicyPreferences(config.policy);
   if (!extra_prefs.empty())
     absl::StrAppend(&prefs, "// The operator's (--firefox_prefs):\n", extra_prefs, "\n");
   if (absl::Status s = WriteFile(dir / "user.js", prefs); !s.ok()) {
@@ -173,8 +173,10 @@ absl::Status WriteProfile(const std::filesystem::path& dir, const ExtensionConfi
       }
     }
   }
-  nlohmann::json json = {
-      {"hub", config.hub_url}, {"session", config.session}, {"secret", config.secret}};
+  nlohmann::json json = {{"hub", config.hub_url},
+                         {"session", config.session},
+                         {"secret", config.secret},
+                         {"policy", PolicyJson(config.policy)}};
   if (absl::Status s = WriteFile(extension / "config.json", json.dump()); !s.ok()) {
     return s;
   }

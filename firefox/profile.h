@@ -4,6 +4,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "firefox/url_policy.h"
 
 namespace foxpool::firefox {
 
@@ -12,6 +13,8 @@ struct ExtensionConfig {
   std::string hub_url;  // ws://127.0.0.1:PORT/
   std::string session;
   std::string secret;
+  // Where its pages may go (--url_schemes, --block_private_networks).
+  UrlPolicy policy;
 };
 
 // The extension's id, as in extension/manifest.json.

@@ -111,6 +111,9 @@ absl::StatusOr<ProfileStore::Prepared> ProfileStore::Prepare(const std::string& 
   }
   std::error_code ec;
   fs::create_directories(Dir(name), ec);
+  // Cookies, storage and the window's hub secret live here: the server's
+  // user only.
+  if (!ec) fs::permissions(root_, fs::perms::owner_all, fs::perm_options::replace, ec);
   if (!ec && !fs::exists(Dir(name) / "current")) {
     if (!template_.empty()) {
       if (absl::Status s = CopyTree(template_, Dir(name) / "current"); !s.ok()) return s;

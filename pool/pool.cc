@@ -292,8 +292,10 @@ Grant Pool::LeaseLocked(WindowId id, Slot& slot, const AcquireOptions& options,
   slot.last_used = now;
   slot.idle_timeout = idle_timeout;
   slot.in_flight = 0;
+  slot.commands_used = 0;
   slot.labels = options.labels;
   slot.holder = options.holder;
+  slot.principal = options.principal;
   slot.request_id = options.request_id;
   slot.held_by_stream = options.held_by_stream;
   slot.release_requested = false;
@@ -375,6 +377,12 @@ Pool::WaitTicket Pool::Acquire(AcquireOptions options, AcquireDone done) {
     if (draining_) {
       refused = absl::UnavailableError("the server is draining");
       refusal = AcquireRefusal::kDraining;
+    } else if ((same_request != by_request_.end() &&
+                slots_.at(leases_.at(same_request->second)).principal != options.principal) ||
+               (same_waiter != waiters_.end() &&
+                same_waiter->options.principal != options.principal)) {
+      // A request id names one caller's Acquire: nobody else may take it over.
+      refused = absl::PermissionDeniedError("request_id belongs to another principal's Acquire");
     } else if (same_request != by_request_.end()) {
       // A retry of an Acquire that got its lease: the same lease again.
       WindowId id = leases_.at(same_request->second);
@@ -516,11 +524,24 @@ absl::Status Pool::LeaseErrorLocked(const LeaseId& lease) const {
   return absl::NotFoundError("unknown lease id");
 }
 
-absl::StatusOr<LeaseUse> Pool::Use(const LeaseId& lease) {
+absl::Status Pool::CheckOwner(const Slot& slot, absl::string_view principal) {
+  if (slot.principal == principal) return absl::OkStatus();
+  return absl::PermissionDeniedError("lease belongs to another principal");
+}
+
+absl::StatusOr<LeaseUse> Pool::Use(const LeaseId& lease, absl::string_view principal) {
   absl::MutexLock lock(&mu_);
   auto it = leases_.find(lease);
   if (it == leases_.end()) return LeaseErrorLocked(lease);
   Slot& slot = slots_.at(it->second);
+  if (absl::Status s = CheckOwner(slot, principal); !s.ok()) return s;
+  if (options_.max_commands_per_lease > 0 &&
+      slot.commands_used >= options_.max_commands_per_lease) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("the lease has used its ", options_.max_commands_per_lease,
+                     " commands (--max_commands_per_lease); release it and acquire another"));
+  }
+  ++slot.commands_used;
   ++slot.in_flight;
   slot.last_used = scheduler_.Now();
   return LeaseUse(this, lease, it->second, slot.window);
@@ -545,16 +566,17 @@ void Pool::EndUse(const LeaseId& lease, WindowId id) {
   RunAll(later);
 }
 
-absl::StatusOr<absl::Duration> Pool::Renew(const LeaseId& lease) {
+absl::StatusOr<absl::Duration> Pool::Renew(const LeaseId& lease, absl::string_view principal) {
   absl::MutexLock lock(&mu_);
   auto it = leases_.find(lease);
   if (it == leases_.end()) return LeaseErrorLocked(lease);
   Slot& slot = slots_.at(it->second);
+  if (absl::Status s = CheckOwner(slot, principal); !s.ok()) return s;
   slot.last_used = scheduler_.Now();
   return slot.idle_timeout;
 }
 
-absl::Status Pool::Release(const LeaseId& lease, ReleaseMode mode) {
+absl::Status Pool::Release(const LeaseId& lease, ReleaseMode mode, absl::string_view principal) {
   Deferred later;
   {
     absl::MutexLock lock(&mu_);
@@ -566,6 +588,7 @@ absl::Status Pool::Release(const LeaseId& lease, ReleaseMode mode) {
     }
     WindowId id = it->second;
     Slot& slot = slots_.at(id);
+    if (absl::Status s = CheckOwner(slot, principal); !s.ok()) return s;
     DropLeaseLocked(lease, slot, absl::FailedPreconditionError("the lease was released"));
     FinishLeaseLocked(id, slot, mode, LeaseEnd::kReleased, absl::OkStatus(), later);
   }
@@ -731,7 +754,7 @@ std::vector<LeaseInfo> Pool::Leases() const {
     const Slot& slot = slots_.at(id);
     leases.push_back(LeaseInfo{lease, id, slot.labels, slot.holder, now - slot.leased_at,
                                now - slot.last_used, slot.idle_timeout, slot.in_flight,
-                               slot.profile});
+                               slot.profile, slot.principal});
   }
   std::sort(leases.begin(), leases.end(),
             [](const LeaseInfo& a, const LeaseInfo& b) { return a.age > b.age; });
@@ -754,7 +777,7 @@ std::vector<WindowInfo> Pool::Windows() const {
   return windows;
 }
 
-absl::Status Pool::Revoke(WindowId window) {
+absl::Status Pool::Revoke(WindowId window, std::optional<std::string> owner) {
   Deferred later;
   {
     absl::MutexLock lock(&mu_);
@@ -764,6 +787,9 @@ absl::Status Pool::Revoke(WindowId window) {
       return absl::NotFoundError(absl::StrCat("window ", window.ToString(), " is not leased"));
     }
     Slot& slot = it->second;
+    if (owner.has_value()) {
+      if (absl::Status s = CheckOwner(slot, *owner); !s.ok()) return s;
+    }
     absl::Status why = absl::FailedPreconditionError("the lease was revoked by an operator");
     DropLeaseLocked(slot.lease, slot, why);
     FinishLeaseLocked(window, slot, ReleaseMode::kReset, LeaseEnd::kRevoked, why, later);

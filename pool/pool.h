@@ -43,6 +43,8 @@ struct PoolOptions {
   int max_leases_per_window = 0;
   absl::Duration max_window_age = absl::ZeroDuration();
   uint64_t max_window_memory = 0;
+  // Commands one lease may send (0: no limit); then RESOURCE_EXHAUSTED.
+  int64_t max_commands_per_lease = 0;
   // Upkeep runs this often (zero: never): health probes, age recycling,
   // shrinking. Probes go to idle windows not probed for `probe_interval`;
   // one that misses `probe_timeout` marks its window unresponsive.
@@ -91,6 +93,9 @@ struct AcquireOptions {
   std::map<std::string, std::string> labels;
   // Who asked (the gRPC peer), for logs and status.
   std::string holder;
+  // The authenticated caller ("" when authentication is off). Only the same
+  // principal may use, renew or release the lease (PERMISSION_DENIED).
+  std::string principal;
   // Client-chosen id that makes Acquire idempotent: while the lease it got
   // lives, an Acquire with the same id gets the same lease; while it waits,
   // a retry takes over its place in the queue. Must be unique and hard to
@@ -152,6 +157,7 @@ struct LeaseInfo {
   absl::Duration idle_timeout;
   int commands_in_flight = 0;
   std::string profile;
+  std::string principal;  // AcquireOptions::principal
 };
 
 // One window, as an operator sees it.
@@ -240,14 +246,15 @@ class Pool {
   bool CancelWait(WaitTicket ticket);
 
   // Looks a lease up for one command. Errors: NOT_FOUND (unknown or
-  // expired), FAILED_PRECONDITION (released), ABORTED (its window died).
-  absl::StatusOr<LeaseUse> Use(const LeaseId& lease);
+  // expired), FAILED_PRECONDITION (released), ABORTED (its window died),
+  // PERMISSION_DENIED (`principal` is not the lease's).
+  absl::StatusOr<LeaseUse> Use(const LeaseId& lease, absl::string_view principal = "");
 
   // Restarts the lease's idle timer; returns the idle timeout.
-  absl::StatusOr<absl::Duration> Renew(const LeaseId& lease);
+  absl::StatusOr<absl::Duration> Renew(const LeaseId& lease, absl::string_view principal = "");
 
   // Ends a lease. Releasing an already released lease succeeds.
-  absl::Status Release(const LeaseId& lease, ReleaseMode mode);
+  absl::Status Release(const LeaseId& lease, ReleaseMode mode, absl::string_view principal = "");
 
   PoolStatus Status() const;
 
@@ -259,8 +266,9 @@ class Pool {
 
   // Ends the lease on `window` for its holder (whose next command gets
   // FAILED_PRECONDITION saying so) and resets the window. NOT_FOUND if the
-  // window is not leased.
-  absl::Status Revoke(WindowId window);
+  // window is not leased. With `owner`, only a lease of that principal
+  // (else PERMISSION_DENIED); without, any.
+  absl::Status Revoke(WindowId window, std::optional<std::string> owner = std::nullopt);
 
   // Takes a memory sample: recycles windows above max_window_memory and,
   // while memory is short, holds back starts and closes the largest idle
@@ -306,8 +314,10 @@ class Pool {
     absl::Time last_used;
     absl::Duration idle_timeout;
     int in_flight = 0;
+    int64_t commands_used = 0;
     std::map<std::string, std::string> labels;
     std::string holder;
+    std::string principal;
     std::string request_id;
     bool held_by_stream = false;
     bool release_requested = false;
@@ -405,6 +415,8 @@ class Pool {
   Grant RegrantLocked(WindowId id, Slot& slot) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void EndUse(const LeaseId& lease, WindowId id);
   absl::Status LeaseErrorLocked(const LeaseId& lease) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // PERMISSION_DENIED unless `principal` holds the lease on `slot`.
+  static absl::Status CheckOwner(const Slot& slot, absl::string_view principal);
   bool NoneLeasedLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // How many windows may launch at once now (0: no limit).
   int StartingLimitLocked() const ABSL_SHARED_LOCKS_REQUIRED(mu_);

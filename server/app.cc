@@ -21,6 +21,7 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "pool/pool.h"
 #include "server/asio_scheduler.h"
+#include "server/auth.h"
 #include "server/browser_pool_service.h"
 #include "server/config.h"
 #include "server/http_endpoint.h"
@@ -47,6 +48,15 @@ std::string ObservabilityName(Observability level) {
       return "complete";
   }
   return "detailed";
+}
+
+std::map<std::string, int64_t> HubRefusals(const firefox::Hub& hub) {
+  std::map<std::string, int64_t> by_reason;
+  firefox::RefusalCounts counts = hub.refused();
+  for (int i = 0; i < firefox::kRefusalCount; ++i) {
+    by_reason[std::string(firefox::RefusalName(static_cast<firefox::Refusal>(i)))] = counts[i];
+  }
+  return by_reason;
 }
 
 enum class DrainEnd { kLeasesReleased, kTimeout, kSecondSignal };
@@ -77,10 +87,13 @@ sigset_t ShutdownSignals() {
 }  // namespace
 
 int Run(int argc, char** argv) {
-  // Block the shutdown signals before any thread starts, so that every
-  // thread inherits the mask and only the main thread's sigwait sees them.
+  // Block the shutdown signals (and SIGHUP, which reloads the tokens)
+  // before any thread starts, so that every thread inherits the mask and
+  // only the main thread's sigwait sees them.
   sigset_t signals = ShutdownSignals();
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  sigset_t waited = signals;
+  sigaddset(&waited, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &waited, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
   absl::StatusOr<Config> config = ParseConfig(argc, argv);
@@ -94,6 +107,15 @@ int Run(int argc, char** argv) {
     log_level = std::min(log_level, spdlog::level::debug);
   }
   SetUpLogging(config->log_format, log_level);
+  std::unique_ptr<TokenStore> tokens;
+  if (!config->auth.token_file.empty()) {
+    absl::StatusOr<std::unique_ptr<TokenStore>> loaded = TokenStore::Load(config->auth.token_file);
+    if (!loaded.ok()) {
+      spdlog::critical("--auth_token_file: {}", std::string(loaded.status().message()));
+      return 2;
+    }
+    tokens = *std::move(loaded);
+  }
 
   boost::asio::io_context io;
   auto work = boost::asio::make_work_guard(io);
@@ -130,6 +152,9 @@ int Run(int argc, char** argv) {
                      .memory_threshold = config->memory.threshold,
                      .version = kVersion,
                      .firefox_version = firefox_version});
+  Authenticator authenticator(tokens.get(), !config->auth.client_ca.empty(),
+                              [&metrics](absl::string_view reason) { metrics.AuthFailed(reason); });
+  if (authenticator.enabled()) config->service.authenticator = &authenticator;
   Telemetry telemetry(metrics, [&launcher](pool::WindowId id) {
     for (const auto& process : launcher.Processes()) {
       if (process.id == id) return process.session.value();
@@ -177,7 +202,7 @@ int Run(int argc, char** argv) {
         [&] {
           ScrapeState state{.pool = pool.Status(),
                             .memory = sampler.Latest(),
-                            .hub_refused_total = hub.refused_total(),
+                            .hub_refused = HubRefusals(hub),
                             .profile_restores = profiles.restores(),
                             .drain_deadline = current_drain_deadline()};
           for (const pool::LeaseInfo& lease : pool.Leases()) {
@@ -205,10 +230,16 @@ int Run(int argc, char** argv) {
   }
 
   grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  if (tokens == nullptr) {
+    grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  } else {
+    // Reflection cannot ask for a token: it would describe the API to
+    // anyone who reaches the port.
+    spdlog::info("gRPC server reflection is off: callers must present a bearer token");
+  }
   grpc::ServerBuilder builder;
   int grpc_port = 0;
-  builder.AddListeningPort(config->grpc_address, grpc::InsecureServerCredentials(), &grpc_port);
+  builder.AddListeningPort(config->grpc_address, ServerCredentialsFor(config->auth), &grpc_port);
   builder.RegisterService(&service);
   // Room for an UploadFile at its limit; larger requests are refused by
   // gRPC itself (RESOURCE_EXHAUSTED) before they are read.
@@ -231,6 +262,10 @@ int Run(int argc, char** argv) {
   spdlog::info("foxpoold: gRPC on {} (port {}), hub on 127.0.0.1:{}, {} windows, profiles in {}",
                config->grpc_address, grpc_port, hub.port(), config->pool.size,
                launcher.instance_dir().string());
+  spdlog::info("gRPC security: {}{}{}", config->auth.tls() ? "TLS" : "plaintext",
+               config->auth.client_ca.empty() ? "" : ", client certificates required",
+               tokens == nullptr ? ", no bearer tokens"
+                                 : absl::StrCat(", ", tokens->size(), " bearer tokens"));
   if (endpoint.port() != 0) {
     spdlog::info("metrics and status on http://{}:{}/ (observability {})",
                  config->metrics_address.substr(0, config->metrics_address.rfind(':')),
@@ -246,7 +281,18 @@ int Run(int argc, char** argv) {
   sampler.Start();
 
   int received = 0;
-  sigwait(&signals, &received);
+  for (;;) {
+    sigwait(&waited, &received);
+    if (received != SIGHUP) break;
+    if (tokens == nullptr) {
+      spdlog::info("SIGHUP: no --auth_token_file to reload");
+    } else if (absl::StatusOr<int> count = tokens->Reload(); count.ok()) {
+      spdlog::info("SIGHUP: reloaded {} tokens", *count);
+    } else {
+      spdlog::error("SIGHUP: keeping the previous tokens: {}",
+                    std::string(count.status().message()));
+    }
+  }
   absl::Time drain_deadline = absl::Now() + config->drain_timeout;
   spdlog::info("{}: draining (up to {} for held leases; signal again to stop now)",
                strsignal(received), absl::FormatDuration(config->drain_timeout));

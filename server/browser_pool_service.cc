@@ -10,12 +10,24 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "server/auth.h"
 #include "server/grpc_status.h"
 #include "server/unary_call.h"
 #include "spdlog/spdlog.h"
 
 namespace foxpool::server {
 namespace {
+
+// Who a Session stream counts against: the authenticated principal, else
+// the client's address without its port ("ipv4:10.0.0.7").
+std::string PeerKey(const Caller& caller, const grpc::CallbackServerContext& context) {
+  if (!caller.principal.empty()) return "principal:" + caller.principal;
+  std::string peer = context.peer();
+  if (absl::StartsWith(peer, "ipv4:") || absl::StartsWith(peer, "ipv6:")) {
+    peer = peer.substr(0, peer.rfind(':'));
+  }
+  return peer;
+}
 
 constexpr size_t kMaxLabels = 16;
 constexpr size_t kMaxLabelKey = 63;
@@ -43,6 +55,14 @@ absl::Status CheckLabels(const google::protobuf::Map<std::string, std::string>& 
   return absl::OkStatus();
 }
 
+// Who is calling (server/auth.h); everyone is the anonymous admin when
+// authentication is off.
+absl::StatusOr<Caller> CallerOf(const ServiceOptions& options,
+                                const grpc::CallbackServerContext& context) {
+  if (options.authenticator == nullptr) return Caller{.principal = "", .admin = true};
+  return options.authenticator->Authenticate(context);
+}
+
 }  // namespace
 
 BrowserPoolService::BrowserPoolService(pool::Pool& pool, ServiceOptions options,
@@ -51,7 +71,7 @@ BrowserPoolService::BrowserPoolService(pool::Pool& pool, ServiceOptions options,
 
 absl::StatusOr<pool::AcquireOptions> AcquireOptionsFrom(const v1::AcquireRequest& request,
                                                         absl::Time call_deadline,
-                                                        std::string holder) {
+                                                        std::string holder, const Caller& caller) {
   if (absl::Status s = CheckLabels(request.labels()); !s.ok()) return s;
   pool::AcquireOptions options;
   options.deadline = call_deadline;
@@ -76,10 +96,17 @@ absl::StatusOr<pool::AcquireOptions> AcquireOptionsFrom(const v1::AcquireRequest
   options.fail_fast = request.fail_fast();
   if (!request.profile().empty()) {
     if (absl::Status s = firefox::ProfileStore::CheckName(request.profile()); !s.ok()) return s;
-    options.profile = request.profile();
+    options.profile = ProfileNameFor(caller.principal, request.profile());
+    if (!firefox::ProfileStore::CheckName(options.profile).ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "profile names have at most ", 64 - (options.profile.size() - request.profile().size()),
+          " characters when the server authenticates callers"));
+    }
   }
   options.labels.insert(request.labels().begin(), request.labels().end());
-  options.holder = std::move(holder);
+  options.holder =
+      caller.principal.empty() ? std::move(holder) : absl::StrCat(caller.principal, " ", holder);
+  options.principal = caller.principal;
   return options;
 }
 
@@ -91,18 +118,18 @@ void FillAcquireResponse(const pool::Grant& grant, v1::AcquireResponse* response
 }
 
 pool::Pool::AcquireDone ConfigureOnGrant(pool::Pool& pool, const v1::AcquireRequest& request,
-                                         pool::Pool::AcquireDone deliver) {
+                                         pool::Pool::AcquireDone deliver, std::string principal) {
   if (!request.has_dialogs()) return deliver;
-  constexpr absl::Duration kTimeout = absl::Seconds(5);
+  static constexpr absl::Duration kTimeout = absl::Seconds(5);
   nlohmann::json params = {{"policy", RequestParams(request.dialogs())},
                            {"timeout_ms", absl::ToInt64Milliseconds(kTimeout)}};
-  return [&pool, params = std::move(params),
-          deliver = std::move(deliver)](absl::StatusOr<pool::Grant> grant) mutable {
+  return [&pool, params = std::move(params), deliver = std::move(deliver),
+          principal = std::move(principal)](absl::StatusOr<pool::Grant> grant) mutable {
     if (!grant.ok()) {
       std::move(deliver)(std::move(grant));
       return;
     }
-    absl::StatusOr<pool::LeaseUse> use = pool.Use(grant->lease);
+    absl::StatusOr<pool::LeaseUse> use = pool.Use(grant->lease, principal);
     if (!use.ok()) {
       std::move(deliver)(use.status());
       return;
@@ -110,13 +137,13 @@ pool::Pool::AcquireDone ConfigureOnGrant(pool::Pool& pool, const v1::AcquireRequ
     pool::Window& window = use->window();
     window.Call(
         kSetDialogPolicy.method, params.dump(), absl::Now() + kTimeout,
-        [&pool, use = *std::move(use), grant = *std::move(grant),
-         deliver = std::move(deliver)](absl::StatusOr<std::string> result) mutable {
+        [&pool, use = *std::move(use), grant = *std::move(grant), deliver = std::move(deliver),
+         principal](absl::StatusOr<std::string> result) mutable {
           if (result.ok()) {
             std::move(deliver)(std::move(grant));
             return;
           }
-          (void)pool.Release(grant.lease, pool::ReleaseMode::kReset);
+          (void)pool.Release(grant.lease, pool::ReleaseMode::kReset, principal);
           std::move(deliver)(absl::Status(result.status().code(),
                                           absl::StrCat("could not set the lease's dialog policy: ",
                                                        result.status().message())));
@@ -127,45 +154,50 @@ pool::Pool::AcquireDone ConfigureOnGrant(pool::Pool& pool, const v1::AcquireRequ
 grpc::ServerUnaryReactor* BrowserPoolService::Acquire(grpc::CallbackServerContext* context,
                                                       const v1::AcquireRequest* request,
                                                       v1::AcquireResponse* response) {
+  absl::StatusOr<Caller> caller = CallerOf(options_, *context);
+  if (!caller.ok()) return FinishNow(caller.status());
   absl::StatusOr<pool::AcquireOptions> options =
-      AcquireOptionsFrom(*request, CallDeadline(*context), context->peer());
+      AcquireOptionsFrom(*request, CallDeadline(*context), context->peer(), *caller);
   if (!options.ok()) return FinishNow(options.status());
   auto call = UnaryCall::Create(context);
   pool::Pool::WaitTicket ticket = pool_.Acquire(
       *std::move(options),
-      ConfigureOnGrant(pool_, *request,
-                       [this, call, context, response](absl::StatusOr<pool::Grant> grant) {
-                         bool too_late = false;
-                         bool finished = call->TryFinish([&]() -> grpc::Status {
-                           if (!grant.ok()) {
-                             AddRetryHint(grant.status(), *context);
-                             return ToGrpcStatus(grant.status());
-                           }
-                           // A grant sent moments before the caller's deadline may arrive
-                           // after the caller gave up: keep the window instead.
-                           if (CallDeadline(*context) - absl::Now() < kGrantMargin) {
-                             too_late = true;
-                             return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
-                                                 "a window came free as the deadline passed");
-                           }
-                           FillAcquireResponse(*grant, response);
-                           // If the answer still did not reach the caller (cancelled, reset
-                           // connection, deadline), nobody holds the lease: take it back.
-                           call->OnFinished([this, lease = grant->lease](bool cancelled) {
-                             if (!cancelled) return;
-                             spdlog::info("lease {} was never delivered: returning its window",
-                                          lease.value().substr(0, 8));
-                             (void)pool_.Release(lease, pool::ReleaseMode::kKeep);
-                           });
-                           return grpc::Status::OK;
-                         });
-                         // Whenever the caller did not get the grant, the window goes
-                         // straight back (untouched, so without a reset), never into a lease
-                         // nobody holds.
-                         if ((!finished || too_late) && grant.ok()) {
-                           (void)pool_.Release(grant->lease, pool::ReleaseMode::kKeep);
-                         }
-                       }));
+      ConfigureOnGrant(
+          pool_, *request,
+          [this, call, context, response,
+           principal = caller->principal](absl::StatusOr<pool::Grant> grant) {
+            bool too_late = false;
+            bool finished = call->TryFinish([&]() -> grpc::Status {
+              if (!grant.ok()) {
+                AddRetryHint(grant.status(), *context);
+                return ToGrpcStatus(grant.status());
+              }
+              // A grant sent moments before the caller's deadline may arrive
+              // after the caller gave up: keep the window instead.
+              if (CallDeadline(*context) - absl::Now() < kGrantMargin) {
+                too_late = true;
+                return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                                    "a window came free as the deadline passed");
+              }
+              FillAcquireResponse(*grant, response);
+              // If the answer still did not reach the caller (cancelled, reset
+              // connection, deadline), nobody holds the lease: take it back.
+              call->OnFinished([this, lease = grant->lease, principal](bool cancelled) {
+                if (!cancelled) return;
+                spdlog::info("lease {} was never delivered: returning its window",
+                             lease.value().substr(0, 8));
+                (void)pool_.Release(lease, pool::ReleaseMode::kKeep, principal);
+              });
+              return grpc::Status::OK;
+            });
+            // Whenever the caller did not get the grant, the window goes
+            // straight back (untouched, so without a reset), never into a lease
+            // nobody holds.
+            if ((!finished || too_late) && grant.ok()) {
+              (void)pool_.Release(grant->lease, pool::ReleaseMode::kKeep, principal);
+            }
+          },
+          caller->principal));
   call->OnCancelled([this, ticket] { pool_.CancelWait(ticket); });
   return call.get();
 }
@@ -173,10 +205,13 @@ grpc::ServerUnaryReactor* BrowserPoolService::Acquire(grpc::CallbackServerContex
 grpc::ServerUnaryReactor* BrowserPoolService::Renew(grpc::CallbackServerContext* context,
                                                     const v1::RenewRequest* request,
                                                     v1::RenewResponse* response) {
+  absl::StatusOr<Caller> caller = CallerOf(options_, *context);
+  if (!caller.ok()) return FinishNow(caller.status());
   if (request->lease_id().empty()) {
     return FinishNow(absl::InvalidArgumentError("lease_id is empty"));
   }
-  absl::StatusOr<absl::Duration> idle = pool_.Renew(pool::LeaseId(request->lease_id()));
+  absl::StatusOr<absl::Duration> idle =
+      pool_.Renew(pool::LeaseId(request->lease_id()), caller->principal);
   if (!idle.ok()) return FinishNow(idle.status());
   ToProto(*idle, response->mutable_idle_timeout());
   return FinishNow(absl::OkStatus());
@@ -185,6 +220,8 @@ grpc::ServerUnaryReactor* BrowserPoolService::Renew(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* BrowserPoolService::Release(grpc::CallbackServerContext* context,
                                                       const v1::ReleaseRequest* request,
                                                       v1::ReleaseResponse* response) {
+  absl::StatusOr<Caller> caller = CallerOf(options_, *context);
+  if (!caller.ok()) return FinishNow(caller.status());
   if (request->lease_id().empty()) {
     return FinishNow(absl::InvalidArgumentError("lease_id is empty"));
   }
@@ -203,22 +240,26 @@ grpc::ServerUnaryReactor* BrowserPoolService::Release(grpc::CallbackServerContex
       return FinishNow(
           absl::InvalidArgumentError(absl::StrCat("unknown release mode ", request->mode())));
   }
-  return FinishNow(pool_.Release(pool::LeaseId(request->lease_id()), mode));
+  return FinishNow(pool_.Release(pool::LeaseId(request->lease_id()), mode, caller->principal));
 }
 
 template <typename Request, typename Response>
 grpc::ServerUnaryReactor* BrowserPoolService::Unary(grpc::CallbackServerContext* context,
                                                     const Command<Request, Response>& command,
                                                     const Request& request, Response* response) {
+  absl::StatusOr<Caller> caller = CallerOf(options_, *context);
+  if (!caller.ok()) return FinishNow(caller.status());
   auto call = UnaryCall::Create();
-  StartCommand(pool_, options_, command, request, CallDeadline(*context),
-               [call, response](absl::StatusOr<Response> result) {
-                 call->TryFinish([&]() -> grpc::Status {
-                   if (!result.ok()) return ToGrpcStatus(result.status());
-                   *response = *std::move(result);
-                   return grpc::Status::OK;
-                 });
-               });
+  StartCommand(
+      pool_, options_, command, request, CallDeadline(*context),
+      [call, response](absl::StatusOr<Response> result) {
+        call->TryFinish([&]() -> grpc::Status {
+          if (!result.ok()) return ToGrpcStatus(result.status());
+          *response = *std::move(result);
+          return grpc::Status::OK;
+        });
+      },
+      caller->principal);
   return call.get();
 }
 
@@ -233,6 +274,9 @@ FOXPOOL_COMMANDS(FOXPOOL_DEFINE_RPC)
 grpc::ServerUnaryReactor* BrowserPoolService::GetPoolStatus(grpc::CallbackServerContext* context,
                                                             const v1::GetPoolStatusRequest* request,
                                                             v1::GetPoolStatusResponse* response) {
+  if (absl::StatusOr<Caller> caller = CallerOf(options_, *context); !caller.ok()) {
+    return FinishNow(caller.status());
+  }
   pool::PoolStatus status = pool_.Status();
   response->set_starting(status.starting);
   response->set_idle(status.idle);
@@ -249,11 +293,31 @@ grpc::ServerUnaryReactor* BrowserPoolService::GetPoolStatus(grpc::CallbackServer
 
 grpc::ServerBidiReactor<v1::SessionRequest, v1::SessionResponse>* BrowserPoolService::Session(
     grpc::CallbackServerContext* context) {
-  std::shared_ptr<SessionStream> stream =
-      SessionStream::Start(pool_, options_, context, [this](SessionStream* gone) {
+  absl::StatusOr<Caller> caller = CallerOf(options_, *context);
+  if (!caller.ok()) {
+    return new RefusedStream<v1::SessionRequest, v1::SessionResponse>(
+        ToGrpcStatus(caller.status()));
+  }
+  std::string peer = PeerKey(*caller, *context);
+  {
+    absl::MutexLock lock(&streams_mu_);
+    if (int& open = streams_per_peer_[peer]; open < options_.max_streams_per_peer) {
+      ++open;
+    } else {
+      return new RefusedStream<v1::SessionRequest, v1::SessionResponse>(
+          grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                       absl::StrCat("this caller already has ", open,
+                                    " Session streams open (--max_streams_per_peer)")));
+    }
+  }
+  std::shared_ptr<SessionStream> stream = SessionStream::Start(
+      pool_, options_, context,
+      [this, peer](SessionStream* gone) {
         absl::MutexLock lock(&streams_mu_);
         streams_.erase(gone);
-      });
+        if (--streams_per_peer_[peer] == 0) streams_per_peer_.erase(peer);
+      },
+      *std::move(caller));
   {
     absl::MutexLock lock(&streams_mu_);
     streams_.emplace(stream.get(), stream);
@@ -280,13 +344,20 @@ void BrowserPoolService::NotifyDraining(absl::Duration time_left) {
 grpc::ServerUnaryReactor* BrowserPoolService::Drain(grpc::CallbackServerContext* context,
                                                     const v1::DrainRequest* request,
                                                     v1::DrainResponse* response) {
+  absl::StatusOr<Caller> caller = CallerOf(options_, *context);
+  if (!caller.ok()) return FinishNow(caller.status());
   const std::string& peer = context->peer();
-  if (!absl::StartsWith(peer, "ipv4:127.") && !absl::StartsWith(peer, "ipv6:[::1]") &&
-      !absl::StartsWith(peer, "unix:")) {
+  if (!caller->principal.empty()) {
+    // Authenticated: admins may drain from anywhere, nobody else at all.
+    if (!caller->admin) {
+      return FinishNow(absl::PermissionDeniedError("only admin principals may drain the server"));
+    }
+  } else if (!absl::StartsWith(peer, "ipv4:127.") && !absl::StartsWith(peer, "ipv6:[::1]") &&
+             !absl::StartsWith(peer, "unix:")) {
     return FinishNow(absl::PermissionDeniedError(
         absl::StrCat("only callers on this machine may drain the server, not ", peer)));
   }
-  spdlog::info("Drain requested by {}", peer);
+  spdlog::info("Drain requested by {} {}", caller->principal, peer);
   // The same path as SIGTERM: the main thread waits for that signal.
   kill(getpid(), SIGTERM);
   ToProto(options_.drain_timeout, response->mutable_drain_timeout());
@@ -296,7 +367,10 @@ grpc::ServerUnaryReactor* BrowserPoolService::Drain(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* BrowserPoolService::ListLeases(grpc::CallbackServerContext* context,
                                                          const v1::ListLeasesRequest* request,
                                                          v1::ListLeasesResponse* response) {
+  absl::StatusOr<Caller> caller = CallerOf(options_, *context);
+  if (!caller.ok()) return FinishNow(caller.status());
   for (const pool::LeaseInfo& lease : pool_.Leases()) {
+    if (!caller->admin && lease.principal != caller->principal) continue;
     v1::LeaseInfo* out = response->add_leases();
     out->set_lease_id_prefix(lease.lease.value().substr(0, 8));
     out->set_window_id(lease.window.ToString());
@@ -313,13 +387,17 @@ grpc::ServerUnaryReactor* BrowserPoolService::ListLeases(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* BrowserPoolService::Revoke(grpc::CallbackServerContext* context,
                                                      const v1::RevokeRequest* request,
                                                      v1::RevokeResponse* response) {
+  absl::StatusOr<Caller> caller = CallerOf(options_, *context);
+  if (!caller.ok()) return FinishNow(caller.status());
   // Window ids read "w<N>"; anything else names no window.
   int64_t number = 0;
   const std::string& id = request->window_id();
   if (id.size() < 2 || id[0] != 'w' || !absl::SimpleAtoi(id.substr(1), &number) || number <= 0) {
     return FinishNow(absl::InvalidArgumentError("window_id must look like \"w3\""));
   }
-  return FinishNow(pool_.Revoke(pool::WindowId(number)));
+  return FinishNow(
+      pool_.Revoke(pool::WindowId(number),
+                   caller->admin ? std::nullopt : std::optional<std::string>(caller->principal)));
 }
 
 }  // namespace foxpool::server
@@ -329,10 +407,15 @@ namespace foxpool::server {
 grpc::ServerUnaryReactor* BrowserPoolService::ListProfiles(grpc::CallbackServerContext* context,
                                                            const v1::ListProfilesRequest* request,
                                                            v1::ListProfilesResponse* response) {
+  absl::StatusOr<Caller> caller = CallerOf(options_, *context);
+  if (!caller.ok()) return FinishNow(caller.status());
   if (profiles_ != nullptr) {
     for (const firefox::ProfileStore::Info& info : profiles_->List()) {
+      // Each principal sees its own profiles, by the names it gave them.
+      std::optional<std::string> name = ProfileNameOf(caller->principal, info.name);
+      if (!name.has_value()) continue;
       v1::ProfileInfo* out = response->add_profiles();
-      out->set_name(info.name);
+      out->set_name(*name);
       out->set_size_bytes(static_cast<int64_t>(info.size_bytes));
       out->set_has_snapshot(info.has_snapshot);
       out->set_in_use(info.in_use);
@@ -345,10 +428,12 @@ grpc::ServerUnaryReactor* BrowserPoolService::ListProfiles(grpc::CallbackServerC
 grpc::ServerUnaryReactor* BrowserPoolService::DeleteProfile(grpc::CallbackServerContext* context,
                                                             const v1::DeleteProfileRequest* request,
                                                             v1::DeleteProfileResponse* response) {
+  absl::StatusOr<Caller> caller = CallerOf(options_, *context);
+  if (!caller.ok()) return FinishNow(caller.status());
   if (profiles_ == nullptr) {
     return FinishNow(absl::FailedPreconditionError("persistent profiles are off"));
   }
-  return FinishNow(profiles_->Delete(request->name()));
+  return FinishNow(profiles_->Delete(ProfileNameFor(caller->principal, request->name())));
 }
 
 }  // namespace foxpool::server

@@ -11,16 +11,19 @@
 #include "foxpool/v1/browser_pool.grpc.pb.h"
 #include "nlohmann/json.hpp"
 #include "pool/pool.h"
+#include "server/auth.h"
 #include "server/commands.h"
 #include "server/session_stream.h"
 
 namespace foxpool::server {
 
 // Validates an AcquireRequest (INVALID_ARGUMENT) and turns it into the
-// pool's options; the wait ends by `call_deadline` at the latest.
+// pool's options; the wait ends by `call_deadline` at the latest. The
+// lease (and a persistent profile, see ProfileNameFor) is `caller`'s.
 absl::StatusOr<pool::AcquireOptions> AcquireOptionsFrom(const v1::AcquireRequest& request,
                                                         absl::Time call_deadline,
-                                                        std::string holder);
+                                                        std::string holder,
+                                                        const Caller& caller = {});
 void FillAcquireResponse(const pool::Grant& grant, v1::AcquireResponse* response);
 
 // Wraps `deliver` so that, once a lease is granted, what `request` asks of
@@ -28,7 +31,8 @@ void FillAcquireResponse(const pool::Grant& grant, v1::AcquireResponse* response
 // delivered. If that fails, the lease ends (the window is reset) and
 // `deliver` gets the error instead.
 pool::Pool::AcquireDone ConfigureOnGrant(pool::Pool& pool, const v1::AcquireRequest& request,
-                                         pool::Pool::AcquireDone deliver);
+                                         pool::Pool::AcquireDone deliver,
+                                         std::string principal = "");
 
 // foxpool.v1.BrowserPool on gRPC's callback API: adapts requests to the pool
 // and the leased window's commands. No handler blocks: each starts its work
@@ -94,6 +98,9 @@ class BrowserPoolService final : public foxpool::v1::BrowserPool::CallbackServic
   absl::Mutex streams_mu_;
   absl::flat_hash_map<SessionStream*, std::weak_ptr<SessionStream>> streams_
       ABSL_GUARDED_BY(streams_mu_);
+  // Open streams by peer (principal, else IP address), for
+  // ServiceOptions::max_streams_per_peer.
+  absl::flat_hash_map<std::string, int> streams_per_peer_ ABSL_GUARDED_BY(streams_mu_);
 };
 
 }  // namespace foxpool::server

@@ -20,18 +20,6 @@ using google::protobuf::Reflection;
 
 constexpr size_t kMaxLocatorBytes = 64 << 10;
 
-// Only web pages and the blank page: file:, chrome:, about:config and
-// friends would hand the caller the server's files or browser internals.
-absl::Status CheckUrl(absl::string_view field, const std::string& url) {
-  if (url == "about:blank") return absl::OkStatus();
-  std::string lower = absl::AsciiStrToLower(url.substr(0, 8));
-  if (absl::StartsWith(lower, "http://") || absl::StartsWith(lower, "https://")) {
-    return absl::OkStatus();
-  }
-  return absl::InvalidArgumentError(absl::StrCat(field, ": URL scheme not allowed (use http, ",
-                                                 "https or about:blank): ", url.substr(0, 100)));
-}
-
 absl::Status Invalid(absl::string_view path, absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat(path, " ", what));
 }
@@ -86,7 +74,9 @@ absl::Status CheckMessage(const Message& message, const std::string& path,
     } else if (field->type() == FieldDescriptor::TYPE_STRING && !field->is_repeated()) {
       std::string value = reflection->GetString(message, field);
       if (field->name() == "url" && type->full_name() != "foxpool.v1.FrameSelector") {
-        if (absl::Status s = CheckUrl(name, value); !s.ok()) return s;
+        if (absl::Status s = firefox::CheckUrl(options.url_policy, name, value); !s.ok()) {
+          return s;
+        }
       }
       if ((field->name() == "expression" || field->name() == "source") &&
           value.size() > options.max_script_bytes) {
@@ -199,11 +189,12 @@ absl::Status CheckSetStorage(const v1::SetStorageRequest& request, const Service
   return absl::OkStatus();
 }
 
-absl::Status CheckProxy(const v1::SetProxyRequest& request, const ServiceOptions&) {
+absl::Status CheckProxy(const v1::SetProxyRequest& request, const ServiceOptions& options) {
   if (request.type() == v1::PROXY_TYPE_DIRECT_UNSPECIFIED) return absl::OkStatus();
   if (request.host().empty()) return Invalid("host", "is empty");
   if (request.port() < 1 || request.port() > 65535) return Invalid("port", "must be 1 to 65535");
-  return absl::OkStatus();
+  // Every request would go to the proxy: it is a destination like any URL.
+  return firefox::CheckHost(options.url_policy, "host", request.host(), request.port());
 }
 
 absl::Status CheckViewport(const v1::SetViewportRequest& request, const ServiceOptions&) {
@@ -228,6 +219,19 @@ bool IsSampled(std::string_view method) {
     if (method == unsampled) return false;
   }
   return true;
+}
+
+size_t ResultLimit(std::string_view method, const ServiceOptions& options) {
+  if (method == kScreenshot.method || method == kPrintToPdf.method) {
+    return (options.max_screenshot_bytes + 2) / 3 * 4 + 4096;
+  }
+  return options.max_result_bytes;
+}
+
+absl::Status ResultTooLarge(size_t size, size_t limit) {
+  return absl::ResourceExhaustedError(
+      absl::StrCat("the result is ", size, " bytes; the limit is ", limit,
+                   " (--max_result_bytes, --max_screenshot_bytes)"));
 }
 
 absl::Status CheckRequest(const Message& request, const ServiceOptions& options) {

@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "firefox/url_policy.h"
 #include "foxpool/v1/browser_pool.pb.h"
 #include "google/protobuf/message.h"
 #include "nlohmann/json.hpp"
@@ -20,6 +21,8 @@
 #include "server/command_list.h"
 
 namespace foxpool::server {
+
+class Authenticator;
 
 // One finished command, as metrics and logs see it.
 struct CommandOutcome {
@@ -48,6 +51,15 @@ struct ServiceOptions {
   // Largest total of the files of one UploadFile (base64 on the hub, so
   // kept well below its frame limit).
   size_t max_upload_bytes = 16 << 20;
+  // Largest result of a command (its JSON), and of a Screenshot or
+  // PrintToPdf (the image or document's bytes); the extension refuses to
+  // send more (RESOURCE_EXHAUSTED), so the hub's frame limit is never hit.
+  size_t max_result_bytes = 8 << 20;
+  size_t max_screenshot_bytes = 32 << 20;
+  // Session streams one peer (principal, else address) may hold open.
+  int max_streams_per_peer = 16;
+  // Which URLs callers may send (schemes, private networks).
+  firefox::UrlPolicy url_policy;
   // Reported by Drain.
   absl::Duration drain_timeout = absl::Minutes(1);
   // Optional; must outlive the service.
@@ -55,6 +67,9 @@ struct ServiceOptions {
   // Admission control of commands across windows; optional, must outlive
   // the service.
   pool::CommandGate* command_gate = nullptr;
+  // Who may call (server/auth.h); null: everyone, anonymously. Must
+  // outlive the service.
+  const Authenticator* authenticator = nullptr;
 };
 
 // Commands that mostly wait (for an element, for the network) hold no place
@@ -63,6 +78,9 @@ bool IsWait(std::string_view method);
 // Commands whose time says how loaded the browsers are (not navigations,
 // whose time is the network's, nor prints).
 bool IsSampled(std::string_view method);
+// The most JSON a command's result may take on the hub: max_result_bytes,
+// or for captures their data limit as base64 plus room for the envelope.
+size_t ResultLimit(std::string_view method, const ServiceOptions& options);
 
 // One window command: the extension's method, and what it checks beyond
 // what every command gets. Shared by the unary RPCs and the Session stream,
@@ -104,14 +122,19 @@ nlohmann::json RequestParams(const google::protobuf::Message& request);
 // the text is not JSON or does not fit.
 absl::Status FillResponse(const std::string& result_json, google::protobuf::Message* response);
 
+// RESOURCE_EXHAUSTED for a result of `size` bytes above `limit`.
+absl::Status ResultTooLarge(size_t size, size_t limit);
+
 // Runs `command` on the window of `request.lease_id()`, finishing by
 // `call_deadline` or the command's timeout, whichever is first. `done` is
 // called exactly once, on any thread, with the response or the error.
+// `principal` is the caller's (server/auth.h); the lease must be theirs.
 template <typename Request, typename Response>
-void StartCommand(
-    pool::Pool& pool, const ServiceOptions& options, const Command<Request, Response>& command,
-    const Request& request, absl::Time call_deadline,
-    std::type_identity_t<absl::AnyInvocable<void(absl::StatusOr<Response>) &&>> reply) {
+void StartCommand(pool::Pool& pool, const ServiceOptions& options,
+                  const Command<Request, Response>& command, const Request& request,
+                  absl::Time call_deadline,
+                  std::type_identity_t<absl::AnyInvocable<void(absl::StatusOr<Response>) &&>> reply,
+                  absl::string_view principal = "") {
   absl::Time started = absl::Now();
   // Reports the outcome, then replies. `window` is set once the lease is found.
   auto window_id = std::make_shared<pool::WindowId>();
@@ -137,7 +160,7 @@ void StartCommand(
   }
   nlohmann::json params = RequestParams(request);
   if (command.extend != nullptr) command.extend(request, params);
-  absl::StatusOr<pool::LeaseUse> use = pool.Use(pool::LeaseId(request.lease_id()));
+  absl::StatusOr<pool::LeaseUse> use = pool.Use(pool::LeaseId(request.lease_id()), principal);
   if (!use.ok()) {
     std::move(done)(use.status());
     return;
@@ -145,8 +168,10 @@ void StartCommand(
   *window_id = use->window_id();
   absl::Time deadline = std::min(call_deadline, started + *timeout);
   pool::CommandGate* gate = IsWait(command.method) ? nullptr : options.command_gate;
+  const size_t result_limit = ResultLimit(command.method, options);
   auto run = [&pool, gate, method = command.method, params = std::move(params), deadline,
-              use = *std::move(use), done = std::move(done)](absl::Status admitted) mutable {
+              result_limit, use = *std::move(use),
+              done = std::move(done)](absl::Status admitted) mutable {
     if (!admitted.ok()) {
       std::move(done)(admitted);
       return;
@@ -158,9 +183,10 @@ void StartCommand(
     absl::Duration left = deadline - admitted_at;
     absl::Duration margin = std::clamp(left / 10, absl::Milliseconds(50), absl::Milliseconds(250));
     params["timeout_ms"] = std::max<int64_t>(1, absl::ToInt64Milliseconds(left - margin));
+    params["max_result_bytes"] = result_limit;
     pool::Window& window = use.window();
     window.Call(method, params.dump(), deadline,
-                [&pool, gate, method, admitted_at, use = std::move(use),
+                [&pool, gate, method, admitted_at, result_limit, use = std::move(use),
                  done = std::move(done)](absl::StatusOr<std::string> result) mutable {
                   if (gate != nullptr) {
                     gate->Done(method,
@@ -174,6 +200,10 @@ void StartCommand(
                   }
                   if (!result.ok()) {
                     std::move(done)(result.status());
+                    return;
+                  }
+                  if (result->size() > result_limit) {  // The extension should have refused.
+                    std::move(done)(ResultTooLarge(result->size(), result_limit));
                     return;
                   }
                   Response response;

@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "firefox/profile.h"
+#include "firefox/url_policy.h"
 #include "spdlog/spdlog.h"
 
 ABSL_FLAG(std::string, grpc_address, "127.0.0.1:50051",
@@ -68,6 +69,19 @@ ABSL_FLAG(absl::Duration, max_idle_timeout, absl::Minutes(30),
           "Largest idle timeout a caller may ask for.");
 ABSL_FLAG(absl::Duration, max_lease_duration, absl::Hours(1),
           "No lease lasts longer than this, however busy; then its window is reset and returned.");
+ABSL_FLAG(int64_t, max_script_bytes, 1 << 20,
+          "Largest Evaluate expression, preload script or typed text a request may carry "
+          "(INVALID_ARGUMENT above).");
+ABSL_FLAG(int64_t, max_result_bytes, 8 << 20,
+          "Largest result of a command, as JSON (RESOURCE_EXHAUSTED above; the window survives).");
+ABSL_FLAG(int64_t, max_screenshot_bytes, 32 << 20,
+          "Largest Screenshot image or PrintToPdf document (RESOURCE_EXHAUSTED above).");
+ABSL_FLAG(int64_t, max_commands_per_lease, 0,
+          "Commands one lease may send; then RESOURCE_EXHAUSTED until it is released and a new "
+          "one acquired (0: no limit; --max_lease_duration bounds a lease anyway).");
+ABSL_FLAG(int, max_streams_per_peer, 16,
+          "Session streams one caller may hold open at once (the token's principal, else the "
+          "client's IP address); more get RESOURCE_EXHAUSTED.");
 ABSL_FLAG(absl::Duration, command_timeout, absl::Seconds(30),
           "Timeout of a command whose request sets none.");
 ABSL_FLAG(std::string, command_limit, "off",
@@ -100,9 +114,51 @@ ABSL_FLAG(int, hub_port, 0, "Loopback port of the extensions' WebSocket hub (0: 
 ABSL_FLAG(absl::Duration, drain_timeout, absl::Minutes(1),
           "On SIGTERM/SIGINT, how long held leases may run on before shutdown.");
 ABSL_FLAG(int, io_threads, 2, "Threads running the hub, timers and process supervision.");
+ABSL_FLAG(std::string, url_schemes, "http,https,about:blank",
+          "URL schemes a tab's document may have (Navigate, OpenTab, and what pages load in a "
+          "tab): a comma list of http, https, about:blank and data.");
+ABSL_FLAG(std::string, block_private_networks, "auto",
+          "Refuse every request of a page (and any URL a caller sends) to loopback, private, "
+          "link-local (cloud metadata), carrier-grade NAT, multicast and unspecified addresses, "
+          "host names checked after DNS. auto: on unless --grpc_address is a loopback address; "
+          "true; false.");
+ABSL_FLAG(std::string, allow_hosts, "",
+          "Exceptions to --block_private_networks: a comma list of host, host:port, [ipv6]:port "
+          "or address/prefix (e.g. wiki.corp:443,10.1.2.0/24).");
 ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error.");
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM certificate chain of the gRPC port; with --tls_key, the port speaks TLS only. "
+          "Read again every minute: a renewed certificate needs no restart.");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert.");
+ABSL_FLAG(std::string, client_ca, "",
+          "PEM CA certificates (needs --tls_cert): clients must present a certificate signed by "
+          "one (mutual TLS). Without --auth_token_file its common name is the caller's principal.");
+ABSL_FLAG(std::string, auth_token_file, "",
+          "File of bearer tokens, one '<principal> <token> [admin]' per line ('#' comments): "
+          "every BrowserPool call must send 'authorization: Bearer <token>' (else "
+          "UNAUTHENTICATED); leases belong to their principal. Reloaded on SIGHUP.");
 
 namespace foxpool::server {
+namespace {
+
+absl::StatusOr<firefox::UrlPolicy> ParseUrlPolicy(const std::string& grpc_address) {
+  firefox::UrlPolicy policy;
+  absl::StatusOr<std::vector<std::string>> schemes =
+      firefox::ParseUrlSchemes(absl::GetFlag(FLAGS_url_schemes));
+  if (!schemes.ok()) return schemes.status();
+  policy.schemes = *std::move(schemes);
+  absl::StatusOr<bool> block =
+      firefox::ParseBlockPrivateNetworks(absl::GetFlag(FLAGS_block_private_networks), grpc_address);
+  if (!block.ok()) return block.status();
+  policy.block_private_networks = *block;
+  absl::StatusOr<std::vector<firefox::AllowedHost>> allow =
+      firefox::ParseAllowHosts(absl::GetFlag(FLAGS_allow_hosts));
+  if (!allow.ok()) return allow.status();
+  policy.allow_hosts = *std::move(allow);
+  return policy;
+}
+
+}  // namespace
 
 absl::StatusOr<Config> ParseConfig(int argc, char** argv) {
   absl::SetProgramUsageMessage(
@@ -224,6 +280,10 @@ absl::StatusOr<Config> ParseConfig(int argc, char** argv) {
     }
     config.launcher.extra_prefs = text.str();
   }
+  absl::StatusOr<firefox::UrlPolicy> url_policy = ParseUrlPolicy(config.grpc_address);
+  if (!url_policy.ok()) return url_policy.status();
+  config.launcher.url_policy = *url_policy;
+  config.service.url_policy = *std::move(url_policy);
   config.launcher.seed_profiles = absl::GetFlag(FLAGS_seed_profiles);
   config.pool.max_profile_windows = absl::GetFlag(FLAGS_max_profile_windows);
   if (config.pool.max_profile_windows < 0) {
@@ -243,6 +303,35 @@ absl::StatusOr<Config> ParseConfig(int argc, char** argv) {
     return absl::InvalidArgumentError("--hub_port must be 0..65535");
   config.hub.port = static_cast<uint16_t>(hub_port);
   config.service.default_command_timeout = absl::GetFlag(FLAGS_command_timeout);
+  config.auth = AuthOptions{.tls_cert = absl::GetFlag(FLAGS_tls_cert),
+                            .tls_key = absl::GetFlag(FLAGS_tls_key),
+                            .client_ca = absl::GetFlag(FLAGS_client_ca),
+                            .token_file = absl::GetFlag(FLAGS_auth_token_file)};
+  if (absl::Status s = CheckAuthOptions(config.auth); !s.ok()) return s;
+  constexpr int64_t kMaxLimit = int64_t{256} << 20;
+  int64_t script = absl::GetFlag(FLAGS_max_script_bytes);
+  int64_t result = absl::GetFlag(FLAGS_max_result_bytes);
+  int64_t screenshot = absl::GetFlag(FLAGS_max_screenshot_bytes);
+  if (script < 1024 || script > kMaxLimit || result < 1024 || result > kMaxLimit ||
+      screenshot < 1024 || screenshot > kMaxLimit) {
+    return absl::InvalidArgumentError(
+        "--max_script_bytes, --max_result_bytes and --max_screenshot_bytes must be 1024 to "
+        "268435456");
+  }
+  config.service.max_script_bytes = static_cast<size_t>(script);
+  config.service.max_result_bytes = static_cast<size_t>(result);
+  config.service.max_screenshot_bytes = static_cast<size_t>(screenshot);
+  // A result at its limit (and an upload) must fit in one hub frame.
+  config.hub.max_frame_bytes =
+      std::max({config.hub.max_frame_bytes, config.service.max_result_bytes + (1 << 20),
+                ResultLimit(kScreenshot.method, config.service) + (1 << 20),
+                config.service.max_upload_bytes * 2});
+  config.pool.max_commands_per_lease = absl::GetFlag(FLAGS_max_commands_per_lease);
+  config.service.max_streams_per_peer = absl::GetFlag(FLAGS_max_streams_per_peer);
+  if (config.pool.max_commands_per_lease < 0 || config.service.max_streams_per_peer < 1) {
+    return absl::InvalidArgumentError(
+        "--max_commands_per_lease must be >= 0 and --max_streams_per_peer >= 1");
+  }
   std::string limit = absl::GetFlag(FLAGS_command_limit);
   int cores = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   int fixed = 0;

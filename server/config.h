@@ -13,6 +13,7 @@
 #include "server/logging.h"
 #include "server/memory_sampler.h"
 #include "server/metrics.h"
+#include "server/tls_credentials.h"
 
 namespace foxpool::server {
 
@@ -33,6 +34,8 @@ struct Config {
   firefox::LauncherOptions launcher;
   firefox::HubOptions hub;
   ServiceOptions service;
+  // TLS, client certificates and bearer tokens of the gRPC port.
+  AuthOptions auth;
   // Admission control of commands; unset: none (--command_limit=off).
   std::optional<pool::CommandGate::Options> command_gate;
 };

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "prometheus/text_serializer.h"
+#include "server/auth.h"
 
 namespace foxpool::server {
 namespace {
@@ -212,15 +213,22 @@ Metrics::Metrics(MetricsOptions options)
                           .Add({})),
       hub_refused_(BuildCounter()
                        .Name("foxpool_hub_connections_refused_total")
-                       .Help("WebSocket connections the hub refused (bad hello, unknown session, "
-                             "wrong secret, second connection).")
-                       .Register(*registry_)
-                       .Add({})),
+                       .Help("WebSocket connections the hub refused, and frames it dropped from "
+                             "authenticated ones, by reason (no_hello, malformed, binary, "
+                             "oversized, unknown_session, wrong_secret, duplicate, "
+                             "too_many_pending).")
+                       .Register(*registry_)),
       profile_restores_(BuildCounter()
                             .Name("foxpool_profile_restores_total")
                             .Help("Persistent profiles restored from their snapshot, by reason "
                                   "(corrupt databases, a window that did not start).")
-                            .Register(*registry_)) {
+                            .Register(*registry_)),
+      auth_failures_(BuildCounter()
+                         .Name("foxpool_auth_failures_total")
+                         .Help("gRPC calls refused as UNAUTHENTICATED, by reason (no token, an "
+                               "unknown token, a client certificate without a name).")
+                         .Register(*registry_)) {
+  for (const char* reason : kAuthFailureReasons) auth_failures_.Add({{"reason", reason}});
   for (const char* reason : {"corrupt", "start_failed"})
     profile_restores_.Add({{"reason", reason}});
   BuildGauge()
@@ -327,6 +335,10 @@ void Metrics::CommandDone(absl::string_view method, absl::StatusCode code, absl:
   }
 }
 
+void Metrics::AuthFailed(absl::string_view reason) {
+  auth_failures_.Add({{"reason", Label(reason)}}).Increment();
+}
+
 std::string Metrics::Scrape(const ScrapeState& state) {
   absl::MutexLock lock(&mu_);
   windows_.Add({{"state", "starting"}}).Set(state.pool.starting);
@@ -346,7 +358,9 @@ std::string Metrics::Scrape(const ScrapeState& state) {
   drain_deadline_.Set(state.drain_deadline == absl::InfiniteFuture()
                           ? 0
                           : absl::ToDoubleSeconds(state.drain_deadline - absl::UnixEpoch()));
-  FollowTotal(hub_refused_, state.hub_refused_total, hub_refused_seen_);
+  for (const auto& [reason, total] : state.hub_refused) {
+    FollowTotal(hub_refused_.Add({{"reason", reason}}), total, hub_refused_seen_[reason]);
+  }
   for (const auto& [reason, total] : state.profile_restores) {
     FollowTotal(profile_restores_.Add({{"reason", reason}}), total, profile_restores_seen_[reason]);
   }

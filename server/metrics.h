@@ -46,7 +46,8 @@ struct ScrapeState {
   int command_limit = 0;
   int commands_queued = 0;
   MemorySnapshot memory;
-  int64_t hub_refused_total = 0;
+  // Connections the hub refused (and frames it dropped), by reason.
+  std::map<std::string, int64_t> hub_refused;
   // Persistent profiles restored since start, by reason.
   std::map<std::string, int64_t> profile_restores;
   // InfiniteFuture when not draining.
@@ -69,6 +70,8 @@ class Metrics {
   void AcquireRefused(absl::string_view reason);
   void LeaseEnded(absl::string_view reason, absl::Duration held);
   void CommandDone(absl::string_view method, absl::StatusCode code, absl::Duration took);
+  // A call refused as UNAUTHENTICATED (server/auth.h), by reason.
+  void AuthFailed(absl::string_view reason);
 
   // Sets the gauges from `state`, then renders every series in Prometheus's
   // text exposition format (0.0.4).
@@ -111,11 +114,12 @@ class Metrics {
   prometheus::Gauge& windows_retiring_;
   prometheus::Gauge& desired_windows_;
   prometheus::Gauge& start_failures_;
-  prometheus::Counter& hub_refused_;
+  prometheus::Family<prometheus::Counter>& hub_refused_;
   prometheus::Family<prometheus::Counter>& profile_restores_;
+  prometheus::Family<prometheus::Counter>& auth_failures_;
 
   absl::Mutex mu_;  // Serializes scrapes.
-  int64_t hub_refused_seen_ ABSL_GUARDED_BY(mu_) = 0;
+  std::map<std::string, int64_t> hub_refused_seen_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, int64_t> profile_restores_seen_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<pool::WindowId, prometheus::Gauge*> window_pss_series_ ABSL_GUARDED_BY(mu_);
 };

@@ -30,9 +30,9 @@ v1::SessionResponse ResultOf(uint64_t id, absl::StatusOr<Response> outcome,
 
 std::shared_ptr<SessionStream> SessionStream::Start(pool::Pool& pool, const ServiceOptions& options,
                                                     grpc::CallbackServerContext* context,
-                                                    OnGone on_gone) {
+                                                    OnGone on_gone, Caller caller) {
   std::shared_ptr<SessionStream> stream(
-      new SessionStream(pool, options, context, std::move(on_gone)));
+      new SessionStream(pool, options, context, std::move(on_gone), std::move(caller)));
   stream->self_ = stream;
   return stream;
 }
@@ -40,8 +40,12 @@ std::shared_ptr<SessionStream> SessionStream::Start(pool::Pool& pool, const Serv
 void SessionStream::Begin() { StartRead(&request_); }
 
 SessionStream::SessionStream(pool::Pool& pool, const ServiceOptions& options,
-                             grpc::CallbackServerContext* context, OnGone on_gone)
-    : pool_(pool), options_(options), context_(context), on_gone_(std::move(on_gone)) {}
+                             grpc::CallbackServerContext* context, OnGone on_gone, Caller caller)
+    : pool_(pool),
+      options_(options),
+      context_(context),
+      on_gone_(std::move(on_gone)),
+      caller_(std::move(caller)) {}
 
 void SessionStream::OnReadDone(bool ok) {
   if (!ok) {
@@ -73,7 +77,7 @@ void SessionStream::OnReadDone(bool ok) {
 
 void SessionStream::HandleAcquire(const v1::AcquireRequest& request) {
   absl::StatusOr<pool::AcquireOptions> options =
-      AcquireOptionsFrom(request, CallDeadline(*context_), context_->peer());
+      AcquireOptionsFrom(request, CallDeadline(*context_), context_->peer(), caller_);
   if (!options.ok()) {
     End(ToGrpcStatus(options.status()));
     return;
@@ -85,11 +89,12 @@ void SessionStream::HandleAcquire(const v1::AcquireRequest& request) {
     state_ = State::kWaiting;
   }
   pool::Pool::WaitTicket ticket = pool_.Acquire(
-      *std::move(options),
-      ConfigureOnGrant(pool_, request,
-                       [self = shared_from_this()](absl::StatusOr<pool::Grant> grant) {
-                         self->OnGranted(std::move(grant));
-                       }));
+      *std::move(options), ConfigureOnGrant(
+                               pool_, request,
+                               [self = shared_from_this()](absl::StatusOr<pool::Grant> grant) {
+                                 self->OnGranted(std::move(grant));
+                               },
+                               caller_.principal));
   bool ended_while_waiting;
   {
     absl::MutexLock lock(&mu_);
@@ -118,7 +123,7 @@ void SessionStream::OnGranted(absl::StatusOr<pool::Grant> grant) {
   if (stream_gone) {
     // The stream ended while it waited: the window goes straight back,
     // untouched, so without a reset.
-    if (grant.ok()) (void)pool_.Release(grant->lease, pool::ReleaseMode::kKeep);
+    if (grant.ok()) (void)pool_.Release(grant->lease, pool::ReleaseMode::kKeep, caller_.principal);
     return;
   }
   if (!grant.ok()) {
@@ -129,7 +134,7 @@ void SessionStream::OnGranted(absl::StatusOr<pool::Grant> grant) {
   // if it asked for it.
   absl::StatusOr<pool::LeaseUse> use = events_.empty()
                                            ? absl::StatusOr<pool::LeaseUse>(absl::CancelledError())
-                                           : pool_.Use(grant->lease);
+                                           : pool_.Use(grant->lease, caller_.principal);
   if (use.ok()) {
     std::weak_ptr<SessionStream> weak = weak_from_this();
     use->window().SetEventSink([weak](std::string json) {
@@ -170,10 +175,12 @@ void SessionStream::HandleCommand(const v1::SessionCommand& command) {
                  const Command<Request, Response>& spec, Request request,
                  void (*set)(v1::SessionResult*, Response &&)) {
     request.set_lease_id(lease);
-    StartCommand(pool_, options_, spec, request, deadline,
-                 [self, id, set](absl::StatusOr<Response> outcome) {
-                   self->Send(ResultOf(id, std::move(outcome), set), /*then_read=*/true);
-                 });
+    StartCommand(
+        pool_, options_, spec, request, deadline,
+        [self, id, set](absl::StatusOr<Response> outcome) {
+          self->Send(ResultOf(id, std::move(outcome), set), /*then_read=*/true);
+        },
+        caller_.principal);
   };
   switch (command.command_case()) {
 #define FOXPOOL_SESSION_CASE(Name, field, Request, Response)                        \
@@ -257,10 +264,10 @@ void SessionStream::End(grpc::Status status) {
   }
   if (was == State::kWaiting && ticket != 0) pool_.CancelWait(ticket);
   if (was == State::kLeased) {
-    if (absl::StatusOr<pool::LeaseUse> use = pool_.Use(lease); use.ok()) {
+    if (absl::StatusOr<pool::LeaseUse> use = pool_.Use(lease, caller_.principal); use.ok()) {
       use->window().SetEventSink(nullptr);
     }
-    (void)pool_.Release(lease, pool::ReleaseMode::kReset);
+    (void)pool_.Release(lease, pool::ReleaseMode::kReset, caller_.principal);
   }
   absl::MutexLock lock(&mu_);
   if (!writing_ && !finished_) {

@@ -10,6 +10,7 @@
 #include "foxpool/v1/browser_pool.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "pool/pool.h"
+#include "server/auth.h"
 #include "server/commands.h"
 
 namespace foxpool::server {
@@ -28,8 +29,10 @@ class SessionStream : public grpc::ServerBidiReactor<v1::SessionRequest, v1::Ses
  public:
   using OnGone = std::function<void(SessionStream*)>;
 
+  // The stream's lease is `caller`'s (server/auth.h).
   static std::shared_ptr<SessionStream> Start(pool::Pool& pool, const ServiceOptions& options,
-                                              grpc::CallbackServerContext* context, OnGone on_gone);
+                                              grpc::CallbackServerContext* context, OnGone on_gone,
+                                              Caller caller = {});
 
   // Starts reading; call once, after registering the stream.
   void Begin();
@@ -46,7 +49,7 @@ class SessionStream : public grpc::ServerBidiReactor<v1::SessionRequest, v1::Ses
   enum class State { kAwaitingAcquire, kWaiting, kLeased, kEnding };
 
   SessionStream(pool::Pool& pool, const ServiceOptions& options,
-                grpc::CallbackServerContext* context, OnGone on_gone);
+                grpc::CallbackServerContext* context, OnGone on_gone, Caller caller);
   void HandleAcquire(const v1::AcquireRequest& request);
   void OnGranted(absl::StatusOr<pool::Grant> grant);
   void HandleCommand(const v1::SessionCommand& command);
@@ -63,6 +66,7 @@ class SessionStream : public grpc::ServerBidiReactor<v1::SessionRequest, v1::Ses
   const ServiceOptions& options_;
   grpc::CallbackServerContext* const context_;
   OnGone on_gone_;
+  const Caller caller_;
   v1::SessionRequest request_;  // The read buffer; one read at a time.
   // The event kinds the holder asked for; set before the lease is granted.
   absl::flat_hash_set<int> events_;

@@ -38,3 +38,12 @@ ABSL_FLAG(absl::Duration, progress_interval, absl::Seconds(10),
 ABSL_FLAG(absl::Duration, grace, absl::Seconds(10),
           "batch: after Ctrl-C or SIGTERM, how long URLs in flight may take to finish before "
           "they are cancelled (a second signal cancels them at once).");
+ABSL_FLAG(std::string, token_file, "",
+          "A file whose first line is a bearer token for a server started with "
+          "--auth_token_file (default: the FOXPOOL_TOKEN environment variable).");
+ABSL_FLAG(std::string, tls_ca, "",
+          "PEM CA certificate(s) the server's certificate must chain to; makes the connection "
+          "TLS (with --tls_cert alone: the system's CAs).");
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM client certificate, for a server started with --client_ca (mutual TLS).");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert.");

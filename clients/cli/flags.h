@@ -22,3 +22,7 @@ ABSL_DECLARE_FLAG(int, retries);
 ABSL_DECLARE_FLAG(std::string, progress);
 ABSL_DECLARE_FLAG(absl::Duration, progress_interval);
 ABSL_DECLARE_FLAG(absl::Duration, grace);
+ABSL_DECLARE_FLAG(std::string, token_file);
+ABSL_DECLARE_FLAG(std::string, tls_ca);
+ABSL_DECLARE_FLAG(std::string, tls_cert);
+ABSL_DECLARE_FLAG(std::string, tls_key);

@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "clients/cli/batch.h"
+#include "clients/cli/channel_security.h"
 #include "clients/cli/command_context.h"
 #include "clients/cli/command_line.h"
 #include "clients/cli/exit_codes.h"
@@ -153,8 +154,11 @@ int Main(int argc, char** argv) {
   options.acquire_timeout = absl::GetFlag(FLAGS_acquire_timeout);
   options.idle_timeout = absl::GetFlag(FLAGS_idle_timeout);
   options.labels = {{"client", "foxpool-cli"}, {"command", command->name}};
+  absl::StatusOr<ChannelSecurity> security = SecurityFromFlags();
+  if (!security.ok()) return UsageError(std::string(security.status().message()));
+  options.token = security->token;
   const std::string address = absl::GetFlag(FLAGS_address);
-  std::shared_ptr<grpc::Channel> channel = MakeChannel(address);
+  std::shared_ptr<grpc::Channel> channel = MakeChannel(address, CredentialsFor(*security));
   PoolClient client(channel, options, interrupts.calls());
   CommandContext context{command->name, {args.begin() + 1, args.end()}, address, channel, client,
                          interrupts};

@@ -31,10 +31,12 @@ std::string RequestId() {
 
 }  // namespace
 
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address) {
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address,
+                                           std::shared_ptr<grpc::ChannelCredentials> credentials) {
   grpc::ChannelArguments arguments;
   arguments.SetMaxReceiveMessageSize(kMaxMessageBytes);
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), arguments);
+  if (credentials == nullptr) credentials = grpc::InsecureChannelCredentials();
+  return grpc::CreateCustomChannel(address, credentials, arguments);
 }
 
 PoolClient::PoolClient(std::shared_ptr<grpc::Channel> channel, ClientOptions options,
@@ -48,6 +50,8 @@ absl::StatusOr<Response> PoolClient::Call(Method<Request, Response> method, cons
                                           absl::Duration timeout, bool cancellable) {
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  // Metadata rather than call credentials, which gRPC allows on TLS only.
+  if (!options_.token.empty()) context.AddMetadata("authorization", "Bearer " + options_.token);
   std::optional<ScopedCall> registered;
   if (cancellable) registered.emplace(canceller_, &context);
   Response response;

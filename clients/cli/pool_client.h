@@ -10,6 +10,7 @@
 #include "clients/cli/interrupts.h"
 #include "foxpool/v1/browser_pool.grpc.pb.h"
 #include "grpcpp/channel.h"
+#include "grpcpp/security/credentials.h"
 
 namespace foxpool::cli {
 
@@ -22,6 +23,8 @@ struct ClientOptions {
   absl::Duration idle_timeout = absl::ZeroDuration();
   // Kept with each lease (shown by ListLeases and the server's logs).
   std::map<std::string, std::string> labels;
+  // Sent as `authorization: Bearer <token>` with every call; empty: none.
+  std::string token;
 };
 
 struct Lease {
@@ -76,7 +79,8 @@ class PoolClient {
 };
 
 // A channel to `address` that accepts answers as large as a full-page
-// screenshot.
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address);
+// screenshot; insecure unless `credentials` say otherwise.
+std::shared_ptr<grpc::Channel> MakeChannel(
+    const std::string& address, std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr);
 
 }  // namespace foxpool::cli

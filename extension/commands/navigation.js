@@ -3,8 +3,7 @@ import { CommandError, failedPrecondition, invalidArgument, withTimeout } from "
 import { durationJson, requireString, timeoutMs } from "../params.js";
 import { resolveTab, resolveTarget, runInFrame } from "../target.js";
 import { WAIT_DOM_CONTENT_LOADED, WAIT_LOAD, WAIT_NONE, followNavigation } from "../tabs.js";
-
-const ALLOWED_SCHEMES = new Set(["http:", "https:"]);
+import { allowedSchemes, schemeAllowed } from "../network_policy.js";
 
 const WAIT_UNTIL = new Map([
   ["WAIT_UNTIL_LOAD_UNSPECIFIED", WAIT_LOAD],
@@ -16,8 +15,8 @@ const WAIT_UNTIL = new Map([
 // of its origin) counts as going nowhere when nothing starts this soon.
 const HISTORY_START_GRACE_MS = 3000;
 
-// An absolute http(s) URL or about:blank, normalised as Firefox will
-// report it.
+// An absolute URL of a scheme the server allows (--url_schemes; by
+// default http, https and about:blank), normalised as Firefox will report it.
 export function checkUrl(raw) {
   if (raw === "about:blank") return raw;
   let url;
@@ -26,8 +25,8 @@ export function checkUrl(raw) {
   } catch {
     throw invalidArgument(`not an absolute URL: ${raw}`);
   }
-  if (!ALLOWED_SCHEMES.has(url.protocol)) {
-    throw invalidArgument(`URL scheme ${url.protocol} is not allowed (http, https, about:blank)`);
+  if (!schemeAllowed(url)) {
+    throw invalidArgument(`URL scheme ${url.protocol} is not allowed (${allowedSchemes()})`);
   }
   return url.href;
 }
@@ -150,6 +149,16 @@ async function navigate(params) {
   const mode = waitUntil(params);
   const ms = timeoutMs(params, 30000);
   const tab = await resolveTab(params.tab_id);
+  if (url.startsWith("data:")) {
+    // Firefox lets no extension load a data: URL into a tab (tabs.update:
+    // "Illegal URL"), but lets a page when --url_schemes allows data: (the
+    // server then lifts Firefox's block of top-level data: documents).
+    const load = () =>
+      runInFrame({ tabId: tab.id }, (target) => void (location.href = target), [url], { world: "MAIN", timeoutMs: ms, what: "starting a data: load" }).catch((e) => {
+        throw failedPrecondition(`a data: URL can only be loaded from a page, and the tab shows ${tab.url}: ${e.message}`);
+      });
+    return runNavigation(tab.id, load, { mode, ms, what: "loading a data: URL", expect: url });
+  }
   return runNavigation(tab.id, () => browser.tabs.update(tab.id, { url }), { mode, ms, what: `loading ${url}`, expect: url });
 }
 

@@ -184,6 +184,10 @@ class ContainerTest(unittest.TestCase):
             shutil.rmtree(cls.tmp, ignore_errors=True)
             raise AssertionError(f"{image.entrypoint[0]} (the image's PID 1) is not installed "
                                  f"here: apt-get install tini (deploy/test.sh installs it)")
+        # The image listens on 0.0.0.0, so --block_private_networks (auto) is
+        # on: the test's page server on loopback is the operator's exception.
+        cls.pages = Pages({"/": ("text/html", b"<title>in a container</title><p>hello</p>")})
+        argv.append(f"--allow_hosts=127.0.0.1:{cls.pages.server.server_address[1]}")
         cls.flags = image.flags()
         cls.env = {"PATH": DEFAULT_PATH, "HOSTNAME": "foxpool-container-test"}
         cls.env.update({k: cls.map_word(v) for k, v in image.env.items()})
@@ -201,14 +205,13 @@ class ContainerTest(unittest.TestCase):
         cls.command = prefix + cls.user_prefix + argv
         cls.tmp_before = owned_entries(cls.uid)
         cls.log = open(cls.log_path, "wb")
-        cls.pages = cls.channel = None
+        cls.channel = None
         cls.process = subprocess.Popen(cls.command, env=cls.env, cwd=cls.cwd, stdout=cls.log,
                                        stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
         try:
             cls.init_pid = wait_until(cls.find_init, 30, "the container's PID 1")
             cls.channel = grpc.insecure_channel(cls.grpc_address)
             cls.stub = rpc.BrowserPoolStub(cls.channel)
-            cls.pages = Pages({"/": ("text/html", b"<title>in a container</title><p>hello</p>")})
         except BaseException:
             cls.tearDownClass()
             raise

@@ -4,6 +4,7 @@
 #include "firefox/hub.h"
 
 #include <chrono>
+#include <functional>
 #include <thread>
 #include <vector>
 
@@ -37,7 +38,14 @@ class Client {
     ws_.handshake("127.0.0.1", "/");
   }
 
-  void Send(const std::string& text) { ws_.write(asio::buffer(text)); }
+  void Send(const std::string& text) {
+    ws_.text(true);
+    ws_.write(asio::buffer(text));
+  }
+  void SendBinary(const std::string& bytes) {
+    ws_.binary(true);
+    ws_.write(asio::buffer(bytes));
+  }
 
   // The next text frame, or an empty optional when the hub closed the
   // connection (or nothing came within the timeout).
@@ -197,25 +205,42 @@ TEST_F(HubTest, ClientsThatCannotProveTheSessionAreRefusedAndHearNothing) {
   struct Attempt {
     const char* what;
     std::string first_frame;
+    Refusal reason;
+    bool binary = false;
   };
   std::vector<Attempt> attempts = {
       {"wrong secret",
-       nlohmann::json{{"type", "hello"}, {"session", session_.value()}, {"secret", "guess"}}
-           .dump()},
-      {"secret prefix", nlohmann::json{{"type", "hello"},
-                                       {"session", session_.value()},
-                                       {"secret", std::string(kSecret).substr(0, 31)}}
-                            .dump()},
+       nlohmann::json{{"type", "hello"}, {"session", session_.value()}, {"secret", "guess"}}.dump(),
+       Refusal::kWrongSecret},
+      {"secret prefix",
+       nlohmann::json{{"type", "hello"},
+                      {"session", session_.value()},
+                      {"secret", std::string(kSecret).substr(0, 31)}}
+           .dump(),
+       Refusal::kWrongSecret},
       {"unknown session",
-       nlohmann::json{{"type", "hello"}, {"session", "other"}, {"secret", kSecret}}.dump()},
-      {"not JSON", "hello?"},
-      {"a command first", nlohmann::json{{"id", 1}, {"ok", true}, {"result", nullptr}}.dump()},
+       nlohmann::json{{"type", "hello"}, {"session", "other"}, {"secret", kSecret}}.dump(),
+       Refusal::kUnknownSession},
+      {"not JSON", "hello?", Refusal::kMalformed},
+      {"a command first", nlohmann::json{{"id", 1}, {"ok", true}, {"result", nullptr}}.dump(),
+       Refusal::kMalformed},
+      {"secret as a number",
+       nlohmann::json{{"type", "hello"}, {"session", session_.value()}, {"secret", 1}}.dump(),
+       Refusal::kMalformed},
+      {"the right hello, binary",
+       nlohmann::json{{"type", "hello"}, {"session", session_.value()}, {"secret", kSecret}}.dump(),
+       Refusal::kBinary, /*binary=*/true},
   };
   int refused = 0;
   for (const Attempt& attempt : attempts) {
     SCOPED_TRACE(attempt.what);
+    int64_t before = hub_->refused(attempt.reason);
     Client intruder(hub_->port());
-    intruder.Send(attempt.first_frame);
+    if (attempt.binary) {
+      intruder.SendBinary(attempt.first_frame);
+    } else {
+      intruder.Send(attempt.first_frame);
+    }
     // Whatever is pending on the channel never reaches the intruder.
     CallResult call;
     channel_->Call("ping", nlohmann::json::object(), absl::Now() + absl::Seconds(5),
@@ -226,6 +251,7 @@ TEST_F(HubTest, ClientsThatCannotProveTheSessionAreRefusedAndHearNothing) {
     EXPECT_EQ(call.result.status().code(), absl::StatusCode::kAborted);
     EXPECT_THAT(call.result.status().message(), HasSubstr("not connected"));
     EXPECT_EQ(hub_->refused_total(), ++refused);
+    EXPECT_EQ(hub_->refused(attempt.reason), before + 1);
   }
 }
 
@@ -236,6 +262,7 @@ TEST_F(HubTest, ASecondConnectionForALiveSessionIsRefused) {
   EXPECT_FALSE(second.Hello(session_.value(), kSecret));
   EXPECT_TRUE(second.closed_by_peer());
   EXPECT_EQ(hub_->refused_total(), 1);
+  EXPECT_EQ(hub_->refused(Refusal::kDuplicate), 1);
 
   CallResult call;
   channel_->Call("ping", nlohmann::json::object(), absl::Now() + absl::Seconds(5), call.Callback());
@@ -337,11 +364,147 @@ TEST(HubTimeoutTest, AClientThatSaysNothingIsDropped) {
     EXPECT_TRUE(silent.closed_by_peer());
     EXPECT_LT(absl::Now() - start, absl::Seconds(3));
     EXPECT_EQ(hub.refused_total(), 1);
+    EXPECT_EQ(hub.refused(Refusal::kNoHello), 1);
     hub.Stop();
     work.reset();
     io.stop();
     thread.join();
   }
+}
+
+}  // namespace
+}  // namespace foxpool::firefox
+
+namespace foxpool::firefox {
+namespace {
+
+// Polls `condition` until it holds or 5 s pass; the hub counts on its own
+// threads.
+bool Eventually(const std::function<bool()>& condition) {
+  absl::Time deadline = absl::Now() + absl::Seconds(5);
+  while (!condition()) {
+    if (absl::Now() > deadline) return false;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  return true;
+}
+
+// A hub with small limits, to reach them cheaply.
+class HubLimitsTest : public HubTest {
+ protected:
+  void SetUp() override {
+    StartHub(HubOptions{.max_frame_bytes = 4096, .max_pending_connections = 2});
+  }
+};
+
+TEST_F(HubLimitsTest, AnOversizedFirstFrameIsRefusedAndCounted) {
+  Client intruder(hub_->port());
+  intruder.Send(std::string(5000, 'x'));
+  EXPECT_EQ(intruder.Read(), std::nullopt);
+  EXPECT_TRUE(Eventually([&] { return hub_->refused(Refusal::kOversized) == 1; }));
+  // The session is still there for its real extension.
+  Client owner(hub_->port());
+  EXPECT_TRUE(owner.Hello(session_.value(), kSecret));
+}
+
+TEST_F(HubLimitsTest, AnAuthenticatedConnectionThatSendsTooMuchIsClosedAndMayReconnect) {
+  Client owner(hub_->port());
+  ASSERT_TRUE(owner.Hello(session_.value(), kSecret));
+  CallResult call;
+  channel_->Call("ping", nlohmann::json::object(), absl::Now() + absl::Seconds(5), call.Callback());
+  ASSERT_TRUE(owner.Read().has_value());
+  owner.Send(nlohmann::json{{"id", 1}, {"ok", true}, {"result", std::string(5000, 'x')}}.dump());
+  // The hub closes (1009); reading completes the closing handshake.
+  EXPECT_EQ(owner.Read(), std::nullopt);
+  ASSERT_TRUE(call.Wait());
+  EXPECT_EQ(call.result.status().code(), absl::StatusCode::kAborted);
+  EXPECT_TRUE(Eventually([&] { return hub_->refused(Refusal::kOversized) == 1; }));
+  Client again(hub_->port());
+  EXPECT_TRUE(again.Hello(session_.value(), kSecret));
+}
+
+TEST_F(HubLimitsTest, MalformedAndBinaryFramesFromTheExtensionAreDroppedAndCounted) {
+  Client owner(hub_->port());
+  ASSERT_TRUE(owner.Hello(session_.value(), kSecret));
+  owner.Send("not json");
+  owner.Send("[1,2,3]");
+  owner.SendBinary("\x01\x02");
+  // The connection survives them: a call still gets its answer.
+  CallResult call;
+  channel_->Call("ping", nlohmann::json::object(), absl::Now() + absl::Seconds(5), call.Callback());
+  std::optional<nlohmann::json> command = owner.Read();
+  ASSERT_TRUE(command.has_value());
+  owner.Send(nlohmann::json{{"id", (*command)["id"]}, {"ok", true}, {"result", "pong"}}.dump());
+  ASSERT_TRUE(call.Wait());
+  ASSERT_TRUE(call.result.ok()) << call.result.status();
+  EXPECT_EQ(*call.result, "pong");
+  EXPECT_EQ(hub_->refused(Refusal::kMalformed), 2);
+  EXPECT_EQ(hub_->refused(Refusal::kBinary), 1);
+}
+
+TEST_F(HubLimitsTest, ConnectionsBeyondThePendingLimitAreClosedUntilOthersSayHello) {
+  Client silent1(hub_->port());
+  Client silent2(hub_->port());
+  // The third is closed at once: its handshake fails, or its first read.
+  bool refused = false;
+  try {
+    Client third(hub_->port());
+    refused = !third.Read().has_value();
+  } catch (const boost::system::system_error&) {
+    refused = true;
+  }
+  EXPECT_TRUE(refused);
+  EXPECT_EQ(hub_->refused(Refusal::kTooManyPending), 1);
+  // Once the silent ones are gone, the real extension gets in.
+  silent1.Close();
+  silent2.Close();
+  absl::Time deadline = absl::Now() + absl::Seconds(5);
+  bool welcomed = false;
+  while (!welcomed && absl::Now() < deadline) {
+    try {
+      Client owner(hub_->port());
+      welcomed = owner.Hello(session_.value(), kSecret);
+    } catch (const boost::system::system_error&) {
+    }
+  }
+  EXPECT_TRUE(welcomed);
+}
+
+TEST(ParseFrameTest, ADeeplyNestedResponseBecomesAnErrorForItsRequest) {
+  std::string deep = std::string(20000, '[') + std::string(20000, ']');
+  absl::StatusOr<nlohmann::json> frame = ParseFrame(R"({"id":7,"ok":true,"result":)" + deep + "}");
+  ASSERT_TRUE(frame.ok()) << frame.status();
+  EXPECT_EQ((*frame)["id"], 7);
+  EXPECT_EQ((*frame)["ok"], false);
+  EXPECT_EQ((*frame)["error"]["code"], "RESOURCE_EXHAUSTED");
+  // Not a response: nothing to answer, the frame is refused.
+  EXPECT_EQ(ParseFrame(R"({"type":"event","event":)" + deep + "}").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  // At the limit it is kept whole.
+  std::string ok = std::string(kMaxFrameDepth - 1, '[') + std::string(kMaxFrameDepth - 1, ']');
+  frame = ParseFrame(R"({"id":8,"ok":true,"result":)" + ok + "}");
+  ASSERT_TRUE(frame.ok());
+  EXPECT_EQ((*frame)["ok"], true);
+  EXPECT_EQ(ParseFrame("[1]").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(ParseHelloTest, AcceptsOnlyAWellFormedHello) {
+  absl::StatusOr<Hello> hello = ParseHello(R"({"type":"hello","session":"s","secret":"x"})");
+  ASSERT_TRUE(hello.ok());
+  EXPECT_EQ(hello->session, "s");
+  EXPECT_EQ(hello->secret, "x");
+  for (const char* bad :
+       {"", "null", "[]", R"({"type":"hello"})", R"({"type":"Hello","session":"s","secret":"x"})",
+        R"({"type":"hello","session":"","secret":"x"})",
+        R"({"type":"hello","session":"s","secret":["x"]})"}) {
+    SCOPED_TRACE(bad);
+    EXPECT_EQ(ParseHello(bad).status().code(), absl::StatusCode::kInvalidArgument);
+  }
+  std::string long_secret(kMaxHelloField + 1, 'a');
+  EXPECT_FALSE(
+      ParseHello(
+          nlohmann::json{{"type", "hello"}, {"session", "s"}, {"secret", long_secret}}.dump())
+          .ok());
 }
 
 }  // namespace

@@ -67,6 +67,8 @@ TEST_F(ProfileStoreTest, AProfileIsLockedWhileUsedAndSnapshottedAfterACleanExit)
   ASSERT_TRUE(prepared.ok()) << prepared.status();
   EXPECT_EQ(prepared->dir, dir_ / "profiles/alice/current");
   EXPECT_EQ(prepared->restored, "");
+  // Other users on the machine cannot read anyone's cookies (or secrets).
+  EXPECT_EQ(fs::status(dir_ / "profiles").permissions(), fs::perms::owner_all);
   EXPECT_EQ(store_.Prepare("alice").status().code(), absl::StatusCode::kFailedPrecondition);
   MakeDatabase(prepared->dir / "cookies.sqlite", "first");
   std::ofstream(prepared->dir / ".parentlock") << "";

@@ -8,7 +8,6 @@ Usage: commands_network_test.py FOXPOOLD_BINARY SOURCE_DIR (PYTHONPATH must
 reach the generated stubs).
 """
 import base64
-import http.server
 import json
 import socket
 import socketserver
@@ -23,6 +22,7 @@ import grpc
 
 from foxpool.v1 import browser_pool_pb2 as pb
 from foxpoold import CommandTestCase, Foxpoold, free_port, serve, stop_serving, wait_until
+from foxpoold import QuietHandler as BaseQuietHandler
 
 FOXPOOLD = sys.argv.pop(1) if len(sys.argv) > 1 else "build/server/foxpoold"
 SOURCE_DIR = sys.argv.pop(1) if len(sys.argv) > 1 else "."
@@ -85,19 +85,8 @@ def site_page(path, token):
     return None
 
 
-class QuietHandler(http.server.BaseHTTPRequestHandler):
-    """A request handler that keeps quiet: no access log, and no traceback
-    when the browser hangs up first (a refused WebSocket, a cancelled load)."""
+class QuietHandler(BaseQuietHandler):
     protocol_version = "HTTP/1.1"
-
-    def handle(self):
-        try:
-            super().handle()
-        except (BrokenPipeError, ConnectionResetError):
-            pass
-
-    def log_message(self, *args):
-        pass
 
 
 class Site:

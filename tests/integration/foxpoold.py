@@ -39,10 +39,12 @@ def wait_until(condition, timeout, what):
 
 
 class Foxpoold:
-    def __init__(self, binary, pool_size=1, flags=(), wait_for_windows=True):
+    def __init__(self, binary, pool_size=1, flags=(), wait_for_windows=True,
+                 credentials=None, metadata=None):
         """Starts foxpoold; unless told not to, waits until `pool_size`
         windows are idle. `spawned_at` is when the process was started
-        (time.monotonic())."""
+        (time.monotonic()). `credentials` (grpc.ChannelCredentials) make
+        the test's channel TLS; `metadata` goes with status() (a token)."""
         self.tmp = tempfile.TemporaryDirectory(prefix="foxpool-test-")
         self.log_path = os.path.join(self.tmp.name, "foxpoold.log")
         self.profiles = os.path.join(self.tmp.name, "profiles")
@@ -67,13 +69,16 @@ class Foxpoold:
         ports = wait_until(ports_written, 30, "foxpoold's port file")
         self.address = f"127.0.0.1:{ports[0]}"
         self.metrics_port = int(ports[1])
-        self.channel = grpc.insecure_channel(self.address)
+        self.metadata = metadata
+        self.channel = (grpc.secure_channel(self.address, credentials) if credentials
+                        else grpc.insecure_channel(self.address))
         self.stub = rpc.BrowserPoolStub(self.channel)
         if wait_for_windows:
             wait_until(lambda: self.status().idle >= pool_size, 90, f"{pool_size} idle windows")
 
     def status(self):
-        return self.stub.GetPoolStatus(pb.GetPoolStatusRequest(), timeout=10)
+        return self.stub.GetPoolStatus(pb.GetPoolStatusRequest(), timeout=10,
+                                       metadata=self.metadata)
 
     def log(self):
         with open(self.log_path, encoding="utf-8", errors="replace") as log:
@@ -93,6 +98,20 @@ class Foxpoold:
         self.tmp.cleanup()
         assert leftovers == [], f"profiles left behind: {leftovers}"
         return code
+
+
+class QuietHandler(http.server.BaseHTTPRequestHandler):
+    """A request handler that keeps quiet: no access log, and no traceback
+    when the browser hangs up first (a refused WebSocket, a cancelled load)."""
+
+    def handle(self):
+        try:
+            super().handle()
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def log_message(self, *args):
+        pass
 
 
 def serve(handler, server_class=http.server.ThreadingHTTPServer, daemon_threads=False):

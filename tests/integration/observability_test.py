@@ -8,7 +8,6 @@ prometheus) and PIL (python3-pil).
 import io
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -21,7 +20,7 @@ import grpc
 from PIL import Image
 
 from foxpool.v1 import browser_pool_pb2 as pb
-from foxpoold import Foxpoold, Pages, die_with_parent, free_port, wait_until
+from foxpoold import Foxpoold, die_with_parent, free_port, wait_until
 
 FOXPOOLD = sys.argv.pop(1) if len(sys.argv) > 1 else "build/server/foxpoold"
 SOURCE_DIR = sys.argv.pop(1) if len(sys.argv) > 1 else "."

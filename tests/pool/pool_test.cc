@@ -114,6 +114,21 @@ TEST_F(PoolTest, AcquireOfAnIdleWindowGrantsAtOnce) {
   EXPECT_EQ(status.queue_depth, 0);
 }
 
+TEST_F(PoolTest, ALeaseMaySendAtMostMaxCommandsAndTheNextLeaseStartsAfresh) {
+  MakePool({.size = 1, .max_commands_per_lease = 3});
+  Grant grant = MustAcquire();
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(pool_->Use(grant.lease).ok()) << "command " << i;
+  }
+  absl::StatusOr<LeaseUse> fourth = pool_->Use(grant.lease);
+  EXPECT_EQ(fourth.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(fourth.status().message(), HasSubstr("--max_commands_per_lease"));
+  // The lease itself is still held and may be released.
+  ASSERT_TRUE(pool_->Release(grant.lease, ReleaseMode::kKeep).ok());
+  Grant next = MustAcquire();
+  EXPECT_TRUE(pool_->Use(next.lease).ok());
+}
+
 TEST_F(PoolTest, EveryLeaseGetsItsOwnId) {
   MakePool({.size = 2});
   Grant a = MustAcquire();

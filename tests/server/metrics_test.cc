@@ -60,7 +60,7 @@ TEST(MetricsTest, EventsAndGaugesShowInTheScrape) {
   state.pool.oldest_waiter_age = absl::Milliseconds(1500);
   state.commands_in_flight = 4;
   state.memory = Memory({{1, 300 << 20}, {2, 200 << 20}});
-  state.hub_refused_total = 5;
+  state.hub_refused = {{"wrong_secret", 5}};
   state.drain_deadline = absl::FromUnixSeconds(1800000000);
   auto s = Samples(metrics.Scrape(state));
 
@@ -97,7 +97,7 @@ TEST(MetricsTest, EventsAndGaugesShowInTheScrape) {
   EXPECT_EQ(s["foxpool_memory_threshold_ratio"], 0.75);
   EXPECT_EQ(s["foxpool_draining"], 1);
   EXPECT_EQ(s["foxpool_drain_deadline_timestamp_seconds"], 1800000000);
-  EXPECT_EQ(s["foxpool_hub_connections_refused_total"], 5);
+  EXPECT_EQ(s["foxpool_hub_connections_refused_total{reason=\"wrong_secret\"}"], 5);
   EXPECT_EQ(s["foxpool_build_info{firefox=\"153.7.0\",version=\"1.2.3\"}"], 1);
 }
 
@@ -113,13 +113,15 @@ TEST(MetricsTest, AClosedWindowsMemorySeriesGoesWithIt) {
   EXPECT_EQ(s["foxpool_window_memory_pss_bytes{window=\"w3\"}"], 30);
 }
 
-TEST(MetricsTest, TheHubsRefusalCounterFollowsTheHubsTotal) {
+TEST(MetricsTest, TheHubsRefusalCountersFollowTheHubsTotalsPerReason) {
   Metrics metrics({});
   ScrapeState state;
-  state.hub_refused_total = 3;
+  state.hub_refused = {{"no_hello", 3}, {"oversized", 0}};
   metrics.Scrape(state);
-  state.hub_refused_total = 7;
-  EXPECT_EQ(Samples(metrics.Scrape(state))["foxpool_hub_connections_refused_total"], 7);
+  state.hub_refused = {{"no_hello", 7}, {"oversized", 2}};
+  auto s = Samples(metrics.Scrape(state));
+  EXPECT_EQ(s["foxpool_hub_connections_refused_total{reason=\"no_hello\"}"], 7);
+  EXPECT_EQ(s["foxpool_hub_connections_refused_total{reason=\"oversized\"}"], 2);
 }
 
 TEST(MetricsTest, BasicLevelHasNoPerMethodOrPerWindowSeries) {

@@ -5,9 +5,20 @@ function in foxpool.aio.Pool. So on the sync side a method returns its
 value, and on the asyncio side an awaitable of it.
 """
 import json
+import os
+
+import grpc
 
 from foxpool import _requests
 from foxpool.v1 import browser_pool_pb2_grpc
+
+
+def _pem(value):
+    """PEM bytes as given, or read from a file path; None stays None."""
+    if value is None or isinstance(value, bytes):
+        return value
+    with open(os.fspath(value), "rb") as pem:
+        return pem.read()
 
 
 def _same(response):
@@ -23,17 +34,36 @@ class PoolCommands:
     none.
 
     `call_timeout`: the deadline (seconds) of each call that sets no longer
-    timeout of its own. `channel`: use this channel (e.g. a secure one)
-    instead of an insecure one to `address`; close() leaves it open.
-    `options`: gRPC channel options for the insecure one.
+    timeout of its own. `channel`: use this channel instead of one to
+    `address`; close() leaves it open. `options`: gRPC channel options for
+    the channel made here.
+
+    Security (a server started with --tls_cert, --client_ca or
+    --auth_token_file): `root_certificates` (the CA that signed the
+    server's certificate), and for mutual TLS `private_key` and
+    `certificate_chain` (the client's), each PEM bytes or a file path; any
+    of them makes the channel TLS. `token`: a bearer token (str), sent as
+    `authorization: Bearer <token>` metadata on every call, over TLS or
+    not (without TLS anyone on the path can read it).
     """
 
     def __init__(self, address="127.0.0.1:50051", *, channel=None,
-                 call_timeout=_requests.CALL_TIMEOUT, options=None):
+                 call_timeout=_requests.CALL_TIMEOUT, options=None, token=None,
+                 root_certificates=None, private_key=None, certificate_chain=None):
         self._owns_channel = channel is None
-        self._channel = channel or self._insecure_channel(address, options=options)
+        if channel is None:
+            tls = (root_certificates, private_key, certificate_chain)
+            if any(part is not None for part in tls):
+                credentials = grpc.ssl_channel_credentials(*(_pem(part) for part in tls))
+                channel = self._secure_channel(address, credentials, options=options)
+            else:
+                channel = self._insecure_channel(address, options=options)
+        self._channel = channel
         self._stub = browser_pool_pb2_grpc.BrowserPoolStub(self._channel)
         self._call_timeout = call_timeout
+        # Metadata rather than call credentials: gRPC refuses those on
+        # insecure channels.
+        self._metadata = (("authorization", f"Bearer {token}"),) if token else None
 
     def lease(self, profile=None, timeout=30, labels=None, idle_timeout=None,
               release_mode=None, **acquire_fields):

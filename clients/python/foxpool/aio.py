@@ -25,6 +25,7 @@ class Pool(PoolCommands):
     an async context manager, every call is a coroutine."""
 
     _insecure_channel = staticmethod(grpc.aio.insecure_channel)
+    _secure_channel = staticmethod(grpc.aio.secure_channel)
 
     def _lease(self, request, timeout, release_mode):
         return Lease(self, request, timeout, release_mode)
@@ -41,7 +42,8 @@ class Pool(PoolCommands):
 
     async def _send(self, rpc_name, request, timeout):
         with errors.translated():
-            return await getattr(self._stub, rpc_name)(request, timeout=timeout)
+            return await getattr(self._stub, rpc_name)(request, timeout=timeout,
+                                                       metadata=self._metadata)
 
     async def _invoke(self, rpc_name, fields, unwrap=_same, lease_id=None, timeout=None):
         request = _requests.build(rpc_name, lease_id, fields)

@@ -28,6 +28,7 @@ class Pool(PoolCommands):
     """
 
     _insecure_channel = staticmethod(grpc.insecure_channel)
+    _secure_channel = staticmethod(grpc.secure_channel)
 
     def _lease(self, request, timeout, release_mode):
         return Lease(self, request, timeout, release_mode)
@@ -44,7 +45,8 @@ class Pool(PoolCommands):
 
     def _send(self, rpc_name, request, timeout):
         with errors.translated():
-            return getattr(self._stub, rpc_name)(request, timeout=timeout)
+            return getattr(self._stub, rpc_name)(request, timeout=timeout,
+                                                 metadata=self._metadata)
 
     def _invoke(self, rpc_name, fields, unwrap=_same, lease_id=None, timeout=None):
         request = _requests.build(rpc_name, lease_id, fields)
