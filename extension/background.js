@@ -5,7 +5,7 @@
 import { toErrorPayload, CommandError } from "./errors.js";
 import { emit, setEventSink } from "./events.js";
 import "./navigation_events.js";
-import "./network_policy.js";
+import { policyReady } from "./network_policy.js";
 import { captureCommands } from "./commands/capture.js";
 import { dialogCommands } from "./commands/dialogs.js";
 import { elementCommands } from "./commands/elements.js";
@@ -108,4 +108,6 @@ function connect(config, delay = RECONNECT_MIN_MS) {
   };
 }
 
-loadConfig().then((config) => connect(config));
+// Commands come only over the hub: connecting once the navigation policy's
+// listener is in place means no page loads before it.
+Promise.all([loadConfig(), policyReady]).then(([config]) => connect(config));

@@ -48,13 +48,12 @@ const V4_CARRYING = [["::ffff:0:0", 96], ["::", 96], ["64:ff9b::", 96]].map(([a,
 let policy = { schemes: ["http", "https", "about:blank"], block_private_networks: false, allow_hosts: [] };
 let allowed = [];  // policy.allow_hosts, parsed: {name} | {ip, bits, port}
 let blockedCount = 0;
-const blockedNavigations = new Map();  // tabId → {error, at}
+const blockedNavigations = new Map();  // tabId → [{url, error, at}], the last EXPLAIN_MS
 
-// The listener starts with the policy: before that no page has loaded (the
-// window shows its start page until the hub, whose address is in the same
-// file, sends a command). Without the block only top-level loads are
-// looked at, for their scheme.
-fetch(browser.runtime.getURL("config.json"))
+// The listener starts with the policy; background.js connects to the hub
+// (so no command can load a page) only once this has settled. Without the
+// block only top-level loads are looked at, for their scheme.
+export const policyReady = fetch(browser.runtime.getURL("config.json"))
   .then((response) => response.json())
   .then((config) => {
     if (config.policy) policy = config.policy;
@@ -215,7 +214,11 @@ function isOwn(details) {
 function report(details, why) {
   blockedCount++;
   const error = new CommandError(why.startsWith("URL scheme") ? "INVALID_ARGUMENT" : "PERMISSION_DENIED", `${details.url} was blocked: ${why}`);
-  if (details.type === "main_frame") blockedNavigations.set(details.tabId, { error, at: Date.now() });
+  if (details.type === "main_frame") {
+    const now = Date.now();
+    const recent = (blockedNavigations.get(details.tabId) ?? []).filter((b) => now - b.at < EXPLAIN_MS);
+    blockedNavigations.set(details.tabId, [...recent, { url: details.url, error, at: now }]);
+  }
   emit({
     kind: "KIND_CONSOLE",
     level: "warn",
@@ -229,22 +232,24 @@ function report(details, why) {
 async function check(details) {
   if (isOwn(details)) return {};
   const why = await verdict(details);
-  if (!why) {
-    // A newer top-level load of the tab: an earlier block explains nothing now.
-    if (details.type === "main_frame") blockedNavigations.delete(details.tabId);
-    return {};
-  }
+  if (!why) return {};
   report(details, why);
   return { cancel: true };
 }
 
-// The error that explains why the top-level load of `tabId` failed, if
-// this listener cancelled it lately (the failure Firefox reports then is a
-// bare NS_ERROR_ABORT); null otherwise. Each is told once.
-export function blockedNavigationError(tabId) {
-  const entry = blockedNavigations.get(tabId);
-  blockedNavigations.delete(tabId);
-  return entry && Date.now() - entry.at < EXPLAIN_MS ? entry.error : null;
+// Why the top-level load of `url` in `tabId` failed, if this listener
+// cancelled it lately (Firefox then reports a bare NS_ERROR_ABORT): {error,
+// at} (when it was cancelled), or null. Firefox may report the failure of a
+// load the page itself started (location = ...) only once a later
+// navigation is under way; `at` tells the two apart.
+export function blockedNavigation(tabId, url) {
+  const now = Date.now();
+  const recent = (blockedNavigations.get(tabId) ?? []).filter((b) => now - b.at < EXPLAIN_MS);
+  const index = recent.findIndex((b) => b.url === url);
+  const found = index >= 0 ? recent.splice(index, 1)[0] : null;
+  if (recent.length > 0) blockedNavigations.set(tabId, recent);
+  else blockedNavigations.delete(tabId);
+  return found;
 }
 
 // Requests cancelled since the window started.

@@ -1,7 +1,7 @@
 // The window's current tab, and following a tab's navigation until its top
 // document reaches the point a caller waits for.
 import { failedPrecondition, notFound, unavailable, withTimeout } from "./errors.js";
-import { blockedNavigationError } from "./network_policy.js";
+import { blockedNavigation } from "./network_policy.js";
 
 // Names of the network errors a caller is most likely to meet; Firefox
 // reports them as bare numbers ("Error code 2152398861").
@@ -67,6 +67,7 @@ const EVENTS = {
 // completes without a DOMContentLoaded: done reports bfcache.
 export function followNavigation(start, options) {
   const { waitUntil, ms, what, ignoreUrl = () => false, sameDocument = () => false } = options;
+  const followedSince = Date.now();
   let tabId;
   let committed = false;
   let blankStarted = false;
@@ -90,8 +91,10 @@ export function followNavigation(start, options) {
       // A load replaced by another (a process switch, a redirect) reports
       // NS_BINDING_ABORTED before the replacement goes on: keep waiting.
       if ((details.error ?? "").includes(String(NS_BINDING_ABORTED))) return;
-      const blocked = blockedNavigationError(details.tabId);
-      fail(blocked ?? unavailable(`navigation to ${details.url} failed: ${describeNetworkError(details.error)}`));
+      const blocked = blockedNavigation(details.tabId, details.url);
+      // A load blocked before this navigation began, reported late: not ours.
+      if (blocked && blocked.at < followedSince) return;
+      fail(blocked?.error ?? unavailable(`navigation to ${details.url} failed: ${describeNetworkError(details.error)}`));
     } else if (kind === "started") {
       blankStarted ||= details.url === "about:blank";
     } else if (kind === "committed") {
