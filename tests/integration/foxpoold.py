@@ -14,6 +14,7 @@ import tempfile
 import threading
 import time
 import unittest
+import urllib.request
 
 import grpc
 
@@ -79,6 +80,18 @@ class Foxpoold:
     def status(self):
         return self.stub.GetPoolStatus(pb.GetPoolStatusRequest(), timeout=10,
                                        metadata=self.metadata)
+
+    def hub_refusals(self):
+        """{reason: count} of foxpool_hub_connections_refused_total in /metrics."""
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics",
+                                    timeout=10) as reply:
+            text = reply.read().decode()
+        refused = {}
+        for line in text.splitlines():
+            if line.startswith("foxpool_hub_connections_refused_total{"):
+                series, value = line.rsplit(" ", 1)
+                refused[series.split('reason="')[1].split('"')[0]] = float(value)
+        return refused
 
     def log(self):
         with open(self.log_path, encoding="utf-8", errors="replace") as log:

@@ -15,7 +15,6 @@ import os
 import stat
 import sys
 import unittest
-import urllib.request
 
 from foxpool.v1 import browser_pool_pb2 as pb
 from foxpoold import Foxpoold, Pages, free_port, wait_until
@@ -87,18 +86,6 @@ run();
 </script>""" % FLOOD
 
 
-def metrics(port):
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as reply:
-        text = reply.read().decode()
-    refused = {}
-    for line in text.splitlines():
-        if line.startswith("foxpool_hub_connections_refused_total{"):
-            series, value = line.rsplit(" ", 1)
-            reason = series.split('reason="')[1].split('"')[0]
-            refused[reason] = float(value)
-    return refused
-
-
 class HubAttackTest(unittest.TestCase):
     def test_a_hostile_page_gets_nothing_from_the_hub_and_the_window_survives(self):
         hub_port = free_port()
@@ -109,7 +96,7 @@ class HubAttackTest(unittest.TestCase):
             # The windows' secrets are in their profiles: the server's user only.
             instance = glob.glob(os.path.join(server.profiles, "foxpool-*"))[0]
             self.assertEqual(stat.S_IMODE(os.stat(instance).st_mode), 0o700)
-            before = metrics(server.metrics_port)
+            before = server.hub_refusals()
             self.assertEqual(sum(before.values()), 0, before)
             lease = server.stub.Acquire(pb.AcquireRequest(), timeout=30)
             server.stub.Navigate(pb.NavigateRequest(lease_id=lease.lease_id,
@@ -139,7 +126,7 @@ class HubAttackTest(unittest.TestCase):
             # Every silent socket is refused: at once when 64 already wait
             # for their hello, else when its hello timeout (5 s) passes.
             def silent_ones_refused():
-                m = metrics(server.metrics_port)
+                m = server.hub_refusals()
                 return m if m["no_hello"] + m["too_many_pending"] >= 1 + FLOOD else None
 
             refused = wait_until(silent_ones_refused, 30, "the flood's hello timeouts")
