@@ -22,6 +22,8 @@ absl::string_view ToString(AcquireRefusal refusal) {
       return "replaced";
     case AcquireRefusal::kMemory:
       return "memory";
+    case AcquireRefusal::kNotOwner:
+      return "not_owner";
   }
   return "unknown";
 }

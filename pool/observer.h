@@ -19,6 +19,7 @@ enum class AcquireRefusal {
   kCancelled,    // the caller went away while waiting
   kReplaced,     // a retry with the same request_id took the place
   kMemory,       // memory is short, and waiting was refused by policy
+  kNotOwner,     // the request_id is another principal's Acquire
 };
 absl::string_view ToString(AcquireRefusal refusal);
 

@@ -24,8 +24,10 @@ LeaseUse::LeaseUse(LeaseUse&& other) noexcept
       id_(other.id_),
       window_(std::move(other.window_)) {}
 
-LeaseUse::~LeaseUse() {
-  if (pool_ != nullptr) pool_->EndUse(lease_, id_);
+LeaseUse::~LeaseUse() { End(); }
+
+void LeaseUse::End() {
+  if (Pool* pool = std::exchange(pool_, nullptr); pool != nullptr) pool->EndUse(lease_, id_);
 }
 
 Pool::Pool(PoolOptions options, WindowFactory& factory, Scheduler& scheduler,
@@ -383,6 +385,7 @@ Pool::WaitTicket Pool::Acquire(AcquireOptions options, AcquireDone done) {
                 same_waiter->options.principal != options.principal)) {
       // A request id names one caller's Acquire: nobody else may take it over.
       refused = absl::PermissionDeniedError("request_id belongs to another principal's Acquire");
+      refusal = AcquireRefusal::kNotOwner;
     } else if (same_request != by_request_.end()) {
       // A retry of an Acquire that got its lease: the same lease again.
       WindowId id = leases_.at(same_request->second);

@@ -194,6 +194,10 @@ class LeaseUse {
   LeaseUse(LeaseUse&& other) noexcept;
   LeaseUse& operator=(LeaseUse&&) = delete;
   ~LeaseUse();
+  // Ends the use now rather than at destruction; later calls do nothing.
+  // Call it before answering the caller: its next RPC (a Release, a
+  // GetPoolStatus) must find the command over.
+  void End();
   Window& window() const { return *window_; }
   WindowId window_id() const { return id_; }
 

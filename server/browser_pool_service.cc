@@ -139,6 +139,7 @@ pool::Pool::AcquireDone ConfigureOnGrant(pool::Pool& pool, const v1::AcquireRequ
         kSetDialogPolicy.method, params.dump(), absl::Now() + kTimeout,
         [&pool, use = *std::move(use), grant = *std::move(grant), deliver = std::move(deliver),
          principal](absl::StatusOr<std::string> result) mutable {
+          use.End();
           if (result.ok()) {
             std::move(deliver)(std::move(grant));
             return;

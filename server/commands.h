@@ -198,6 +198,9 @@ void StartCommand(pool::Pool& pool, const ServiceOptions& options,
                     // A slow page, or a hung window: a health probe tells which.
                     pool.Suspect(use.window_id());
                   }
+                  // Over before the caller hears of it: a Release sent on
+                  // the reply must return the window at once.
+                  use.End();
                   if (!result.ok()) {
                     std::move(done)(result.status());
                     return;

@@ -274,7 +274,8 @@ Metrics::Metrics(MetricsOptions options)
   for (auto reason : {pool::AcquireRefusal::kQueueFull, pool::AcquireRefusal::kWaitTooLong,
                       pool::AcquireRefusal::kNoWait, pool::AcquireRefusal::kDraining,
                       pool::AcquireRefusal::kDeadline, pool::AcquireRefusal::kCancelled,
-                      pool::AcquireRefusal::kReplaced, pool::AcquireRefusal::kMemory}) {
+                      pool::AcquireRefusal::kReplaced, pool::AcquireRefusal::kMemory,
+                      pool::AcquireRefusal::kNotOwner}) {
     rejected_.Add({{"reason", Label(pool::ToString(reason))}});
   }
   for (auto reason :

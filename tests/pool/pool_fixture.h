@@ -28,10 +28,10 @@ class PoolTest : public ::testing::Test {
   // Makes the pool and starts its windows. With `auto_start`, every window
   // starts (and goes idle) before this returns; otherwise the test completes
   // the starts through factory_.
-  void MakePool(PoolOptions options, bool auto_start = true,
-                const CommandGate* commands = nullptr) {
+  void MakePool(PoolOptions options, bool auto_start = true, const CommandGate* commands = nullptr,
+                PoolObserver* observer = nullptr) {
     factory_.set_auto_start(auto_start);
-    pool_ = std::make_unique<Pool>(options, factory_, scheduler_, nullptr, commands);
+    pool_ = std::make_unique<Pool>(options, factory_, scheduler_, observer, commands);
     pool_->Start();
   }
 

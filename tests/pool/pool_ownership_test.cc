@@ -73,15 +73,24 @@ TEST_F(PoolOwnershipTest, LeasesSayWhoHoldsThem) {
 }
 
 TEST_F(PoolOwnershipTest, ARequestIdCannotBeTakenOverByAnotherPrincipal) {
+  struct : PoolObserver {
+    void OnAcquireRefused(AcquireRefusal why, absl::Duration) override {
+      refusals.push_back(std::string(ToString(why)));
+    }
+    std::vector<std::string> refusals;
+  } observer;
+  MakePool(PoolOptions{.size = 2}, /*auto_start=*/true, nullptr, &observer);
   Grant grant = AcquireAs("alice", "req-1");
   AcquireOptions options;
   options.principal = "bob";
   options.request_id = "req-1";
   AcquireResult* result = Acquire(absl::Minutes(1), std::move(options));
-  ASSERT_EQ(result->answers, 1);
+  EXPECT_EQ(result->answers, 1);
   EXPECT_EQ(result->grant.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(observer.refusals, std::vector<std::string>{"not_owner"});
   // The owner's retry still gets its lease back.
   EXPECT_EQ(AcquireAs("alice", "req-1").lease, grant.lease);
+  pool_.reset();  // Before the observer goes.
 }
 
 TEST_F(PoolOwnershipTest, AnonymousLeasesWorkAsBefore) {

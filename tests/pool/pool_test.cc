@@ -535,6 +535,23 @@ TEST_F(PoolTest, ALeaseUseThatOutlivesItsDeadWindowEndsQuietly) {
   EXPECT_EQ(Window(grant.window)->reset_count(), 0);
 }
 
+TEST_F(PoolTest, ALeaseUseEndedEarlyCountsOnce) {
+  MakePool({.size = 1});
+  Grant grant = MustAcquire();
+  absl::StatusOr<LeaseUse> first = pool_->Use(grant.lease);
+  absl::StatusOr<LeaseUse> second = pool_->Use(grant.lease);
+  ASSERT_TRUE(first.ok() && second.ok());
+  first->End();
+  first->End();
+  ASSERT_TRUE(pool_->Release(grant.lease, ReleaseMode::kReset).ok());
+  // The second command still runs on the window: it stays leased.
+  EXPECT_EQ(pool_->Status().leased, 1);
+  EXPECT_EQ(Window(grant.window)->reset_count(), 0);
+  second->End();
+  EXPECT_EQ(pool_->Status().leased, 0);
+  EXPECT_EQ(Window(grant.window)->reset_count(), 1);
+}
+
 TEST_F(PoolTest, AnIdleWindowThatDiesIsNeverHandedOut) {
   MakePool({.size = 1}, /*auto_start=*/false);
   ASSERT_NE(factory_.CompleteStart(0), nullptr);
