@@ -218,6 +218,12 @@ int Run(int argc, char** argv) {
       {"/status.json", {"application/json", [&] { return status_json().dump(2) + "\n"; }}},
       {"/status", {"text/html; charset=utf-8", [&] { return StatusHtml(status_json()); }}},
       {"/", {"text/html; charset=utf-8", [&] { return StatusHtml(status_json()); }}},
+      // gRPC health over plain HTTP, for probes that cannot speak TLS to
+      // the gRPC port: 200 while SERVING, 503 otherwise.
+      {"/healthz",
+       {"text/plain; charset=utf-8",
+        [&] { return telemetry.serving() ? "SERVING\n" : "NOT_SERVING\n"; },
+        [&] { return telemetry.serving(); }}},
   });
   if (!config->metrics_address.empty()) {
     if (absl::Status s = endpoint.Start(config->metrics_address); !s.ok()) {

@@ -56,9 +56,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
     } else if (page == pages_.end()) {
       response->result(http::status::not_found);
       response->set(http::field::content_type, "text/plain");
-      response->body() = "not found; try /metrics, /status or /status.json\n";
+      response->body() = "not found; try /metrics, /status, /status.json or /healthz\n";
     } else {
-      response->result(http::status::ok);
+      bool available = !page->second.available || page->second.available();
+      response->result(available ? http::status::ok : http::status::service_unavailable);
       response->set(http::field::content_type, page->second.content_type);
       if (request_.method() == http::verb::get) response->body() = page->second.render();
     }

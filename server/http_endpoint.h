@@ -17,6 +17,9 @@ namespace foxpool::server {
 struct HttpPage {
   std::string content_type;
   std::function<std::string()> render;
+  // When set, asked before rendering: false answers 503 Service Unavailable
+  // (with the rendered body), for load balancers and Kubernetes probes.
+  std::function<bool()> available;
 };
 
 // A small HTTP/1.1 server (Boost.Beast) for operators and Prometheus:

@@ -43,6 +43,11 @@ void Telemetry::StopServing() {
   stopped_ = true;
 }
 
+bool Telemetry::serving() const {
+  absl::MutexLock lock(&health_mu_);
+  return serving_;
+}
+
 void Telemetry::OnWindowReady(pool::WindowId id, absl::Duration took) {
   metrics_.WindowReady(took);
   SetServing(true);

@@ -30,6 +30,8 @@ class Telemetry final : public pool::PoolObserver, public CommandObserver {
                  std::function<int()> usable);
   // From now on health stays NOT_SERVING (the server drains).
   void StopServing();
+  // What gRPC health says now: SERVING (true) or NOT_SERVING.
+  bool serving() const;
 
   void OnWindowReady(pool::WindowId id, absl::Duration took) override;
   void OnWindowFailed(pool::WindowId id, const absl::Status& why) override;
@@ -52,7 +54,7 @@ class Telemetry final : public pool::PoolObserver, public CommandObserver {
   grpc::HealthCheckServiceInterface* health_ = nullptr;
   std::string service_;
   std::function<int()> usable_;
-  absl::Mutex health_mu_;
+  mutable absl::Mutex health_mu_;
   bool serving_ ABSL_GUARDED_BY(health_mu_) = false;
   bool stopped_ ABSL_GUARDED_BY(health_mu_) = false;
 };

@@ -14,6 +14,7 @@ import tempfile
 import threading
 import time
 import unittest
+import urllib.error
 import urllib.request
 
 import grpc
@@ -80,6 +81,15 @@ class Foxpoold:
     def status(self):
         return self.stub.GetPoolStatus(pb.GetPoolStatusRequest(), timeout=10,
                                        metadata=self.metadata)
+
+    def healthz(self):
+        """(HTTP status, body) of /healthz on the metrics port."""
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/healthz",
+                                        timeout=10) as reply:
+                return reply.status, reply.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
 
     def hub_refusals(self):
         """{reason: count} of foxpool_hub_connections_refused_total in /metrics."""

@@ -66,6 +66,8 @@ class PythonExampleTest(ServerCase):
             # HealthCheckRequest{service: name}; HealthCheckResponse{status: SERVING=1}.
             reply = check(b"\x0a" + bytes([len(name)]) + name, timeout=10)
         self.assertEqual(reply, b"\x08\x01")
+        # The same over plain HTTP on the metrics port, for probes without TLS.
+        self.assertEqual(self.foxpoold.healthz(), (200, "SERVING\n"))
 
 
 class DrainHealthTest(ServerCase):
@@ -84,6 +86,7 @@ class DrainHealthTest(ServerCase):
             self.assertEqual(notice.notice.kind, pb.SessionNotice.KIND_DRAINING)
             # HealthCheckResponse{status: NOT_SERVING=2}.
             self.assertEqual(check(b"\x0a" + bytes([len(name)]) + name, timeout=10), b"\x08\x02")
+            self.assertEqual(self.foxpoold.healthz(), (503, "NOT_SERVING\n"))
             outgoing.put(pb.SessionRequest(command=pb.SessionCommand(
                 id=1, evaluate=pb.EvaluateRequest(expression="1 + 1"))))
             self.assertEqual(next(stream).result.evaluate.result_json, "2")

@@ -74,6 +74,23 @@ TEST_F(HttpEndpointTest, AnswersUnknownPathsAndMethodsWithTheirCodes) {
   EXPECT_EQ(renders_, 0);  // HEAD renders nothing.
 }
 
+TEST(HttpEndpointHealthTest, APageThatIsNotAvailableAnswers503) {
+  std::atomic<bool> up{false};
+  HttpEndpoint endpoint({{"/healthz",
+                          {"text/plain", [&] { return up ? "SERVING\n" : "NOT_SERVING\n"; },
+                           [&] { return up.load(); }}}});
+  ASSERT_TRUE(endpoint.Start("127.0.0.1:0").ok());
+  Client client(endpoint.port());
+  auto down = client.Send(http::verb::get, "/healthz");
+  EXPECT_EQ(down.result(), http::status::service_unavailable);
+  EXPECT_EQ(down.body(), "NOT_SERVING\n");
+  EXPECT_EQ(client.Send(http::verb::head, "/healthz").result(), http::status::service_unavailable);
+  up = true;
+  auto serving = client.Send(http::verb::get, "/healthz");
+  EXPECT_EQ(serving.result(), http::status::ok);
+  EXPECT_EQ(serving.body(), "SERVING\n");
+}
+
 TEST_F(HttpEndpointTest, BadOrBusyAddressesAreErrors) {
   EXPECT_EQ(endpoint_.Start("nonsense").code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(endpoint_.Start("example.com:80").code(), absl::StatusCode::kInvalidArgument);
