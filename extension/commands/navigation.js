@@ -143,22 +143,26 @@ function historyRoom(tabId, step) {
   };
 }
 
+// Loads the data: URL `url` in `tab` as navigate does. Firefox lets no
+// extension load one into a tab (tabs.update: "Illegal URL"), but lets the
+// tab's own document when --url_schemes allows data: (the server then lifts
+// Firefox's block of top-level data: documents); that includes a new tab's
+// about:blank.
+export function loadDataUrl(tab, url, mode, ms) {
+  const load = () =>
+    runInFrame({ tabId: tab.id }, (target) => void (location.href = target), [url], { world: "MAIN", timeoutMs: ms, what: "starting a data: load" }).catch((e) => {
+      throw failedPrecondition(`a data: URL can only be loaded by the tab's document, and the tab shows ${tab.url}: ${e.message}`);
+    });
+  return runNavigation(tab.id, load, { mode, ms, what: "loading a data: URL", expect: url });
+}
+
 // Loads `url` in the tab; see NavigateRequest.
 async function navigate(params) {
   const url = checkUrl(requireString(params, "url"));
   const mode = waitUntil(params);
   const ms = timeoutMs(params, 30000);
   const tab = await resolveTab(params.tab_id);
-  if (url.startsWith("data:")) {
-    // Firefox lets no extension load a data: URL into a tab (tabs.update:
-    // "Illegal URL"), but lets a page when --url_schemes allows data: (the
-    // server then lifts Firefox's block of top-level data: documents).
-    const load = () =>
-      runInFrame({ tabId: tab.id }, (target) => void (location.href = target), [url], { world: "MAIN", timeoutMs: ms, what: "starting a data: load" }).catch((e) => {
-        throw failedPrecondition(`a data: URL can only be loaded from a page, and the tab shows ${tab.url}: ${e.message}`);
-      });
-    return runNavigation(tab.id, load, { mode, ms, what: "loading a data: URL", expect: url });
-  }
+  if (url.startsWith("data:")) return loadDataUrl(tab, url, mode, ms);
   return runNavigation(tab.id, () => browser.tabs.update(tab.id, { url }), { mode, ms, what: `loading ${url}`, expect: url });
 }
 

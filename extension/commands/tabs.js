@@ -4,7 +4,7 @@ import { CommandError, failedPrecondition, invalidArgument, notFound } from "../
 import { timeoutMs } from "../params.js";
 import { listFrames, resolveTab } from "../target.js";
 import { WAIT_NONE, activeTab, followNavigation } from "../tabs.js";
-import { checkUrl, waitUntil } from "./navigation.js";
+import { checkUrl, loadDataUrl, waitUntil } from "./navigation.js";
 
 // TabInfo. The title is the one Firefox shows, except that the blank page
 // has none (Firefox labels it "New Tab").
@@ -27,6 +27,13 @@ async function open_tab(params) {
   const mode = waitUntil(params);
   const ms = timeoutMs(params, 30000);
   const active = params.background !== true;
+  if (url.startsWith("data:")) {
+    // Firefox opens no tab at a data: URL for an extension ("Illegal URL"):
+    // the new tab's blank page loads it.
+    const tab = await browser.tabs.create({ url: "about:blank", active });
+    await stillOpenOnError(tab.id, loadDataUrl(tab, url, mode, ms));
+    return { tab: tabInfo(await browser.tabs.get(tab.id)) };
+  }
   if (url === "about:blank" || mode === WAIT_NONE) {
     // Nothing to wait for; the tab may not show its URL yet.
     const tab = await browser.tabs.create({ url, active });
@@ -40,14 +47,20 @@ async function open_tab(params) {
     },
     { waitUntil: mode, ms, what: `opening a tab at ${url}`, ignoreUrl: (u) => u === "about:blank" },
   );
+  await stillOpenOnError(tabId, done);
+  return { tab: tabInfo(await browser.tabs.get(tabId)) };
+}
+
+// Waits for `loading`, the load of the new tab `tabId`; a failed load
+// leaves the tab (showing Firefox's error page, or still loading), and
+// the error says so.
+async function stillOpenOnError(tabId, loading) {
   try {
-    await done;
+    await loading;
   } catch (e) {
-    // The tab stays (showing Firefox's error page, or still loading).
     if (!(e instanceof CommandError) || tabId === undefined) throw e;
     throw new CommandError(e.code, `${e.message} (tab ${tabId} stays open)`);
   }
-  return { tab: tabInfo(await browser.tabs.get(tabId)) };
 }
 
 // Every tab, the ones a page opened (window.open, target=_blank) included.

@@ -364,6 +364,16 @@ class NotBlockingTest(PolicyTestCase):
         reply = self.navigate("data:text/html,<title>from data</title>")
         self.assertEqual(reply.title, "from data")
 
+    def test_data_urls_load_in_a_new_tab_and_from_a_blank_one(self):
+        opened = self.call("OpenTab", pb.OpenTabRequest, url="data:text/html,<title>opened</title>").tab
+        self.assertEqual((opened.url, opened.title), ("data:text/html,<title>opened</title>", "opened"))
+        blank = self.call("OpenTab", pb.OpenTabRequest, background=True).tab.tab_id
+        reply = self.call("Navigate", pb.NavigateRequest, url="data:text/html,<title>b</title>",
+                          tab_id=blank)
+        self.assertEqual(reply.title, "b")
+        for tab in (opened.tab_id, blank):
+            self.call("CloseTab", pb.CloseTabRequest, tab_id=tab)
+
 
 if __name__ == "__main__":
     unittest.main()
