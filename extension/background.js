@@ -3,7 +3,7 @@
 // executes the commands the hub sends. One method → handler table; every
 // reply is {id, ok, result} or {id, ok: false, error: {code, message}}.
 import { toErrorPayload, CommandError } from "./errors.js";
-import { emit, setEventSink } from "./events.js";
+import { emit, setSender } from "./events.js";
 import "./navigation_events.js";
 import { policyReady } from "./network_policy.js";
 import { captureCommands } from "./commands/capture.js";
@@ -94,7 +94,7 @@ function connect(config, delay = RECONNECT_MIN_MS) {
     }
     if (!welcomed) {
       welcomed = frame?.type === "welcome";
-      if (welcomed) setEventSink((event) => socket.send(JSON.stringify({ type: "event", event })));
+      if (welcomed) setSender((frame) => socket.send(JSON.stringify(frame)));
       return;
     }
     if (typeof frame?.id === "number" && typeof frame?.method === "string") {
@@ -102,7 +102,7 @@ function connect(config, delay = RECONNECT_MIN_MS) {
     }
   };
   socket.onclose = () => {
-    setEventSink(null);
+    setSender(null);
     const next = welcomed ? RECONNECT_MIN_MS : Math.min(delay * 2, RECONNECT_MAX_MS);
     setTimeout(() => connect(config, next), welcomed ? RECONNECT_MIN_MS : delay);
   };

@@ -1,4 +1,4 @@
-// Events for the Session stream: sent to the hub as {type: "event", event}
+// Events for the Session stream, sent to the hub as {type: "event", event}
 // where event is the proto's SessionEvent as JSON ({kind:
 // "KIND_CONSOLE", tab_id, text, ...}). Best effort: nothing is queued while
 // disconnected, and at most MAX_PER_SECOND go out each second; the number
@@ -10,9 +10,19 @@ let windowStart = 0;
 let sentThisWindow = 0;
 let dropped = 0;
 
-// background.js points this at the live socket (null when disconnected).
-export function setEventSink(send) {
-  sink = send;
+// background.js points this at the live socket: a function sending one
+// frame (null when disconnected).
+export function setSender(sendFrame) {
+  sink = sendFrame;
+}
+
+// Sends a frame of the extension's own (not an event) to the hub, if connected.
+export function send(frame) {
+  if (sink) sink(frame);
+}
+
+function sendEvent(event) {
+  sink({ type: "event", event });
 }
 
 export function emit(event) {
@@ -25,7 +35,7 @@ export function emit(event) {
       const n = dropped;
       dropped = 0;
       sentThisWindow++;
-      sink({ kind: "KIND_CONSOLE", level: "warn", text: `foxpool dropped ${n} events (over ${MAX_PER_SECOND}/s)`, time_ms: now });
+      sendEvent({ kind: "KIND_CONSOLE", level: "warn", text: `foxpool dropped ${n} events (over ${MAX_PER_SECOND}/s)`, time_ms: now });
     }
   }
   if (sentThisWindow >= MAX_PER_SECOND) {
@@ -33,5 +43,5 @@ export function emit(event) {
     return;
   }
   sentThisWindow++;
-  sink({ time_ms: now, ...event });
+  sendEvent({ time_ms: now, ...event });
 }

@@ -13,7 +13,7 @@
 // its background page (tabId -1, our moz-extension origin) and is left
 // alone; a page's request never is, whatever its port.
 import { CommandError } from "./errors.js";
-import { emit } from "./events.js";
+import { emit, send } from "./events.js";
 
 const OWN_ORIGIN = browser.runtime.getURL("");
 const NETWORK_SCHEMES = new Set(["http:", "https:", "ws:", "wss:"]);
@@ -47,7 +47,12 @@ const V4_CARRYING = [["::ffff:0:0", 96], ["::", 96], ["64:ff9b::", 96]].map(([a,
 
 let policy = { schemes: ["http", "https", "about:blank"], block_private_networks: false, allow_hosts: [] };
 let allowed = [];  // policy.allow_hosts, parsed: {name} | {ip, bits, port}
-let blockedCount = 0;
+// Requests cancelled since the window started, by reason; the hub gets the
+// totals (a lost or late frame only delays the count), at most every
+// TOTALS_EVERY_MS however many requests a page makes.
+const blockedTotals = { scheme: 0, private_network: 0, unresolved: 0 };
+const TOTALS_EVERY_MS = 250;
+let totalsTimer = null;
 const blockedNavigations = new Map();  // tabId → [{url, error, at}], the last EXPLAIN_MS
 
 // The listener starts with the policy; background.js connects to the hub
@@ -173,7 +178,10 @@ async function destinationVerdict(url) {
   if (host.startsWith("[")) host = host.slice(1, -1);
   const port = url.port ? Number(url.port) : DEFAULT_PORTS[url.protocol];
   if (isAllowed(host, parseIp(host), port)) return null;
-  if (parseIp(host)) return addressVerdict(host, host, port);
+  if (parseIp(host)) {
+    const why = addressVerdict(host, host, port);
+    return why && { reason: "private_network", why };
+  }
   let addresses;
   if (isLocalhost(host)) {
     addresses = ["127.0.0.1", "::1"];
@@ -182,16 +190,17 @@ async function destinationVerdict(url) {
       ({ addresses } = await browser.dns.resolve(host));
     } catch (e) {
       // Unchecked is refused: the browser might resolve it otherwise a moment later.
-      return `${host} could not be resolved to check it (${e?.message ?? e})`;
+      return { reason: "unresolved", why: `${host} could not be resolved to check it (${e?.message ?? e})` };
     }
   }
   for (const address of addresses) {
-    const verdict = addressVerdict(host, address, port);
-    if (verdict) return verdict;
+    const why = addressVerdict(host, address, port);
+    if (why) return { reason: "private_network", why };
   }
   return null;
 }
 
+// Why a page may not make the request `details`: {reason, why}, or null.
 async function verdict(details) {
   let url;
   try {
@@ -200,20 +209,24 @@ async function verdict(details) {
     return null;
   }
   if (details.type === "main_frame" && !schemeAllowed(url)) {
-    return `URL scheme ${url.protocol} is not allowed (--url_schemes: ${allowedSchemes()})`;
+    return { reason: "scheme", why: `URL scheme ${url.protocol} is not allowed (--url_schemes: ${allowedSchemes()})` };
   }
   if (!policy.block_private_networks || !NETWORK_SCHEMES.has(url.protocol)) return null;
-  const why = await destinationVerdict(url);
-  return why && `${why}; --block_private_networks refuses it`;
+  const found = await destinationVerdict(url);
+  return found && { reason: found.reason, why: `${found.why}; --block_private_networks refuses it` };
 }
 
 function isOwn(details) {
   return details.tabId === -1 && [details.originUrl, details.documentUrl].some((u) => u?.startsWith(OWN_ORIGIN));
 }
 
-function report(details, why) {
-  blockedCount++;
-  const error = new CommandError(why.startsWith("URL scheme") ? "INVALID_ARGUMENT" : "PERMISSION_DENIED", `${details.url} was blocked: ${why}`);
+function report(details, { reason, why }) {
+  blockedTotals[reason]++;
+  totalsTimer ??= setTimeout(() => {
+    totalsTimer = null;
+    send({ type: "blocked", totals: blockedTotals });
+  }, TOTALS_EVERY_MS);
+  const error = new CommandError(reason === "scheme" ? "INVALID_ARGUMENT" : "PERMISSION_DENIED", `${details.url} was blocked: ${why}`);
   if (details.type === "main_frame") {
     const now = Date.now();
     const recent = (blockedNavigations.get(details.tabId) ?? []).filter((b) => now - b.at < EXPLAIN_MS);
@@ -231,9 +244,9 @@ function report(details, why) {
 
 async function check(details) {
   if (isOwn(details)) return {};
-  const why = await verdict(details);
-  if (!why) return {};
-  report(details, why);
+  const found = await verdict(details);
+  if (!found) return {};
+  report(details, found);
   return { cancel: true };
 }
 
@@ -252,7 +265,3 @@ export function blockedNavigation(tabId, url) {
   return found;
 }
 
-// Requests cancelled since the window started.
-export function blockedRequests() {
-  return blockedCount;
-}

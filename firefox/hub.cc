@@ -1,7 +1,9 @@
 #include "firefox/hub.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <deque>
 #include <utility>
 
@@ -113,7 +115,12 @@ class Session : public Connection, public std::enable_shared_from_this<Session> 
       hub_.CountRefused(Refusal::kBinary);
       spdlog::warn("hub: session {} sent a binary frame; dropped", channel_->id().value());
     } else if (absl::StatusOr<nlohmann::json> frame = ParseFrame(text); frame.ok()) {
-      channel_->OnFrame(*frame);
+      auto type = frame->find("type");
+      if (type != frame->end() && *type == "blocked" && frame->contains("totals")) {
+        hub_.CountBlocked(channel_->id(), (*frame)["totals"]);
+      } else {
+        channel_->OnFrame(*frame);
+      }
     } else {
       hub_.CountRefused(Refusal::kMalformed);
       spdlog::warn("hub: session {} sent a frame that was dropped: {}", channel_->id().value(),
@@ -254,6 +261,7 @@ void Hub::Forget(const SessionId& id, absl::Status why) {
     if (it == sessions_.end()) return;
     channel = std::move(it->second);
     sessions_.erase(it);
+    blocked_seen_.erase(id);
   }
   channel->Close(std::move(why));
 }
@@ -275,6 +283,32 @@ std::shared_ptr<Channel> Hub::Authenticate(const Hello& hello, Refusal& why) {
 void Hub::CountRefused(Refusal reason) {
   absl::MutexLock lock(&mu_);
   ++refused_[static_cast<int>(reason)];
+}
+
+void Hub::CountBlocked(const SessionId& id, const nlohmann::json& totals) {
+  if (!totals.is_object()) return;
+  absl::MutexLock lock(&mu_);
+  if (!sessions_.contains(id)) return;
+  std::map<std::string, int64_t>& seen = blocked_seen_[id];
+  for (const char* reason : kBlockedReasons) {
+    auto total = totals.find(reason);
+    if (total == totals.end() || !total->is_number_unsigned()) continue;
+    int64_t now = static_cast<int64_t>(std::min<uint64_t>(total->get<uint64_t>(), INT64_MAX));
+    int64_t& before = seen[reason];
+    if (now <= before) continue;
+    blocked_[reason] += now - before;
+    before = now;
+  }
+}
+
+std::map<std::string, int64_t> Hub::blocked() const {
+  absl::MutexLock lock(&mu_);
+  std::map<std::string, int64_t> by_reason;
+  for (const char* reason : kBlockedReasons) {
+    auto it = blocked_.find(reason);
+    by_reason[reason] = it == blocked_.end() ? 0 : it->second;
+  }
+  return by_reason;
 }
 
 RefusalCounts Hub::refused() const {

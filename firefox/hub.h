@@ -1,7 +1,9 @@
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -15,6 +17,12 @@
 #include "firefox/frame.h"
 
 namespace foxpool::firefox {
+
+// Why the extension's navigation policy cancelled a page's request
+// (extension/network_policy.js): a top-level document of a scheme
+// --url_schemes refuses, a private destination, a name that did not resolve.
+inline constexpr std::array<const char*, 3> kBlockedReasons = {"scheme", "private_network",
+                                                               "unresolved"};
 
 struct HubOptions {
   // 0: the OS picks a free port.
@@ -63,6 +71,10 @@ class Hub {
   RefusalCounts refused() const;
   int64_t refused(Refusal reason) const { return refused()[static_cast<int>(reason)]; }
   int64_t refused_total() const;
+  // Requests the windows' navigation policy cancelled since start, by reason
+  // (each of kBlockedReasons), from the running totals every extension
+  // reports: {"type":"blocked","totals":{"private_network":3,...}}.
+  std::map<std::string, int64_t> blocked() const;
 
   // Stops accepting and closes every session.
   void Stop();
@@ -71,6 +83,9 @@ class Hub {
   // The channel `hello` proves; otherwise null, and `why` says which claim failed.
   std::shared_ptr<Channel> Authenticate(const Hello& hello, Refusal& why);
   void CountRefused(Refusal reason);
+  // Takes session `id`'s latest totals: what grew since its last report is
+  // added. Unknown reasons, non-numbers and totals that shrink are ignored.
+  void CountBlocked(const SessionId& id, const nlohmann::json& totals);
   // Admits one more connection yet to say hello, unless too many wait; the
   // session then holds `pending_` and decrements it once (hello or gone).
   bool AdmitPending();
@@ -87,6 +102,9 @@ class Hub {
   mutable absl::Mutex mu_;
   absl::flat_hash_map<SessionId, std::shared_ptr<Channel>> sessions_ ABSL_GUARDED_BY(mu_);
   RefusalCounts refused_ ABSL_GUARDED_BY(mu_) = {};
+  std::map<std::string, int64_t> blocked_ ABSL_GUARDED_BY(mu_);
+  // Each live session's last reported totals.
+  absl::flat_hash_map<SessionId, std::map<std::string, int64_t>> blocked_seen_ ABSL_GUARDED_BY(mu_);
   // Connections yet to say hello; shared with their sessions, which may
   // outlive the hub (destroyed with the io_context's queued handlers).
   const std::shared_ptr<std::atomic<int>> pending_ = std::make_shared<std::atomic<int>>(0);

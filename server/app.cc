@@ -203,6 +203,7 @@ int Run(int argc, char** argv) {
           ScrapeState state{.pool = pool.Status(),
                             .memory = sampler.Latest(),
                             .hub_refused = HubRefusals(hub),
+                            .requests_blocked = hub.blocked(),
                             .profile_restores = profiles.restores(),
                             .drain_deadline = current_drain_deadline()};
           for (const pool::LeaseInfo& lease : pool.Leases()) {

@@ -44,11 +44,18 @@ const Histogram::BucketBoundaries& CommandBuckets() {
 
 std::string Label(absl::string_view value) { return std::string(value); }
 
-// Moves `counter` up to a total that another part of the server counts.
-void FollowTotal(prometheus::Counter& counter, int64_t total, int64_t& seen) {
-  if (total <= seen) return;
-  counter.Increment(static_cast<double>(total - seen));
-  seen = total;
+// Moves `family`'s series up to the totals, by reason, that another part of
+// the server counts; `seen` holds the totals already counted.
+void FollowTotals(prometheus::Family<prometheus::Counter>& family,
+                  const std::map<std::string, int64_t>& totals,
+                  std::map<std::string, int64_t>& seen) {
+  for (const auto& [reason, total] : totals) {
+    prometheus::Counter& counter = family.Add({{"reason", reason}});
+    int64_t& before = seen[reason];
+    if (total <= before) continue;
+    counter.Increment(static_cast<double>(total - before));
+    before = total;
+  }
 }
 
 }  // namespace
@@ -218,6 +225,13 @@ Metrics::Metrics(MetricsOptions options)
                              "oversized, unknown_session, wrong_secret, duplicate, "
                              "too_many_pending).")
                        .Register(*registry_)),
+      requests_blocked_(BuildCounter()
+                            .Name("foxpool_requests_blocked_total")
+                            .Help("Requests of pages the navigation policy cancelled, by reason "
+                                  "(scheme: a document of a scheme --url_schemes refuses; "
+                                  "private_network: --block_private_networks; unresolved: a "
+                                  "name that did not resolve while the block is on).")
+                            .Register(*registry_)),
       profile_restores_(BuildCounter()
                             .Name("foxpool_profile_restores_total")
                             .Help("Persistent profiles restored from their snapshot, by reason "
@@ -359,12 +373,9 @@ std::string Metrics::Scrape(const ScrapeState& state) {
   drain_deadline_.Set(state.drain_deadline == absl::InfiniteFuture()
                           ? 0
                           : absl::ToDoubleSeconds(state.drain_deadline - absl::UnixEpoch()));
-  for (const auto& [reason, total] : state.hub_refused) {
-    FollowTotal(hub_refused_.Add({{"reason", reason}}), total, hub_refused_seen_[reason]);
-  }
-  for (const auto& [reason, total] : state.profile_restores) {
-    FollowTotal(profile_restores_.Add({{"reason", reason}}), total, profile_restores_seen_[reason]);
-  }
+  FollowTotals(hub_refused_, state.hub_refused, hub_refused_seen_);
+  FollowTotals(profile_restores_, state.profile_restores, profile_restores_seen_);
+  FollowTotals(requests_blocked_, state.requests_blocked, requests_blocked_seen_);
 
   const MemorySnapshot& memory = state.memory;
   windows_pss_.Set(static_cast<double>(memory.windows_pss_bytes));

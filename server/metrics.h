@@ -48,6 +48,8 @@ struct ScrapeState {
   MemorySnapshot memory;
   // Connections the hub refused (and frames it dropped), by reason.
   std::map<std::string, int64_t> hub_refused;
+  // Page requests the navigation policy cancelled, by reason.
+  std::map<std::string, int64_t> requests_blocked;
   // Persistent profiles restored since start, by reason.
   std::map<std::string, int64_t> profile_restores;
   // InfiniteFuture when not draining.
@@ -115,11 +117,13 @@ class Metrics {
   prometheus::Gauge& desired_windows_;
   prometheus::Gauge& start_failures_;
   prometheus::Family<prometheus::Counter>& hub_refused_;
+  prometheus::Family<prometheus::Counter>& requests_blocked_;
   prometheus::Family<prometheus::Counter>& profile_restores_;
   prometheus::Family<prometheus::Counter>& auth_failures_;
 
   absl::Mutex mu_;  // Serializes scrapes.
   std::map<std::string, int64_t> hub_refused_seen_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, int64_t> requests_blocked_seen_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, int64_t> profile_restores_seen_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<pool::WindowId, prometheus::Gauge*> window_pss_series_ ABSL_GUARDED_BY(mu_);
 };

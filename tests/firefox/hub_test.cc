@@ -5,7 +5,10 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
+#include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/synchronization/notification.h"
@@ -199,6 +202,37 @@ TEST_F(HubTest, EventFramesReachTheEventSinkAndNothingElse) {
   ASSERT_TRUE(ok.Wait());
   absl::MutexLock lock(&mu);
   EXPECT_EQ(events.size(), 2u);
+}
+
+TEST_F(HubTest, BlockedRequestTotalsAddUpAcrossReportsAndSessions) {
+  std::shared_ptr<Channel> other = hub_->Expect(SessionId("session-2"), kSecret);
+  Client first(hub_->port());
+  ASSERT_TRUE(first.Hello(session_.value(), kSecret));
+  Client second(hub_->port());
+  ASSERT_TRUE(second.Hello("session-2", kSecret));
+  first.Send(R"({"type": "blocked", "totals": {"private_network": 2}})");
+  // Running totals: only what grew counts; a total that shrinks, an unknown
+  // reason and a non-number are ignored.
+  first.Send(R"({"type": "blocked", "totals": {"private_network": 5, "scheme": 1}})");
+  first.Send(R"({"type": "blocked", "totals": {"private_network": 4, "made_up": 9}})");
+  first.Send(R"({"type": "blocked", "totals": {"unresolved": "many", "scheme": -3}})");
+  second.Send(R"({"type": "blocked", "totals": {"private_network": 1, "unresolved": 2}})");
+  // Frames on a connection are handled in order: an answered call follows them.
+  for (auto [client, channel] : {std::pair{&first, channel_}, std::pair{&second, other}}) {
+    CallResult call;
+    channel->Call("ping", nlohmann::json::object(), absl::Now() + absl::Seconds(5),
+                  call.Callback());
+    std::optional<nlohmann::json> command = client->Read();
+    ASSERT_TRUE(command.has_value());
+    client->Send(nlohmann::json{{"id", (*command)["id"]}, {"ok", true}, {"result", {}}}.dump());
+    ASSERT_TRUE(call.Wait());
+  }
+  using Totals = std::map<std::string, int64_t>;
+  EXPECT_EQ(hub_->blocked(), (Totals{{"private_network", 6}, {"scheme", 1}, {"unresolved", 2}}));
+  EXPECT_EQ(hub_->refused_total(), 0);
+  // A forgotten session's totals stay counted.
+  hub_->Forget(SessionId("session-2"), absl::CancelledError("closed"));
+  EXPECT_EQ(hub_->blocked()["unresolved"], 2);
 }
 
 TEST_F(HubTest, ClientsThatCannotProveTheSessionAreRefusedAndHearNothing) {

@@ -91,17 +91,21 @@ class Foxpoold:
         except urllib.error.HTTPError as error:
             return error.code, error.read().decode()
 
-    def hub_refusals(self):
-        """{reason: count} of foxpool_hub_connections_refused_total in /metrics."""
+    def counters(self, family):
+        """{reason: value} of the counter `family` (labelled by reason) in /metrics."""
         with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics",
                                     timeout=10) as reply:
             text = reply.read().decode()
-        refused = {}
+        by_reason = {}
         for line in text.splitlines():
-            if line.startswith("foxpool_hub_connections_refused_total{"):
+            if line.startswith(family + "{"):
                 series, value = line.rsplit(" ", 1)
-                refused[series.split('reason="')[1].split('"')[0]] = float(value)
-        return refused
+                by_reason[series.split('reason="')[1].split('"')[0]] = float(value)
+        return by_reason
+
+    def hub_refusals(self):
+        """{reason: count} of foxpool_hub_connections_refused_total."""
+        return self.counters("foxpool_hub_connections_refused_total")
 
     def log(self):
         with open(self.log_path, encoding="utf-8", errors="replace") as log:

@@ -263,6 +263,9 @@ class PolicyTestCase(CommandTestCase):
     def evaluate(self, expression):
         return json.loads(self.call("Evaluate", pb.EvaluateRequest, expression=expression).result_json)
 
+    def blocked(self):
+        return self.foxpoold.counters("foxpool_requests_blocked_total")
+
     def run_attack(self, hub=None):
         """Loads the attack page (which also tries the hub's port, if
         given) and returns its per-attempt outcomes."""
@@ -301,6 +304,9 @@ class BlockingTest(PolicyTestCase):
                          "(xmlhttprequest)", "(beacon)", "(sub_frame)", "(image)", "(script)"):
             self.assertIn(fragment, joined)
         self.assertIn("link-local (cloud metadata)", joined)
+        # And counted for Prometheus (the extension reports its totals to the hub).
+        wait_until(lambda: self.blocked()["private_network"] >= len(results), 30,
+                   f"foxpool_requests_blocked_total to count {len(results)} attempts")
 
     def test_top_level_navigation_by_the_page_is_refused(self):
         self.navigate(f"{self.pages.base}/page")
@@ -357,6 +363,7 @@ class NotBlockingTest(PolicyTestCase):
         self.assertIn("/fetch", seen)
         self.assertIn("/redirected", seen)
         self.assertEqual(self.navigate(f"http://127.0.0.1:{self.victim.port}/direct").title, "victim")
+        self.assertEqual(self.blocked(), {"private_network": 0, "scheme": 0, "unresolved": 0})
 
     def test_data_urls_load_when_allowed(self):
         # Firefox lets a page load one, not an extension: from a page.

@@ -113,15 +113,20 @@ TEST(MetricsTest, AClosedWindowsMemorySeriesGoesWithIt) {
   EXPECT_EQ(s["foxpool_window_memory_pss_bytes{window=\"w3\"}"], 30);
 }
 
-TEST(MetricsTest, TheHubsRefusalCountersFollowTheHubsTotalsPerReason) {
+TEST(MetricsTest, TheHubsCountersFollowTheHubsTotalsPerReason) {
   Metrics metrics({});
   ScrapeState state;
   state.hub_refused = {{"no_hello", 3}, {"oversized", 0}};
-  metrics.Scrape(state);
-  state.hub_refused = {{"no_hello", 7}, {"oversized", 2}};
+  state.requests_blocked = {{"private_network", 0}, {"scheme", 1}};
   auto s = Samples(metrics.Scrape(state));
+  EXPECT_EQ(s["foxpool_requests_blocked_total{reason=\"private_network\"}"], 0);
+  state.hub_refused = {{"no_hello", 7}, {"oversized", 2}};
+  state.requests_blocked = {{"private_network", 4}, {"scheme", 1}};
+  s = Samples(metrics.Scrape(state));
   EXPECT_EQ(s["foxpool_hub_connections_refused_total{reason=\"no_hello\"}"], 7);
   EXPECT_EQ(s["foxpool_hub_connections_refused_total{reason=\"oversized\"}"], 2);
+  EXPECT_EQ(s["foxpool_requests_blocked_total{reason=\"private_network\"}"], 4);
+  EXPECT_EQ(s["foxpool_requests_blocked_total{reason=\"scheme\"}"], 1);
 }
 
 TEST(MetricsTest, BasicLevelHasNoPerMethodOrPerWindowSeries) {
