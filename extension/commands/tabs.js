@@ -31,7 +31,7 @@ async function open_tab(params) {
     // Firefox opens no tab at a data: URL for an extension ("Illegal URL"):
     // the new tab's blank page loads it.
     const tab = await browser.tabs.create({ url: "about:blank", active });
-    await stillOpenOnError(tab.id, loadDataUrl(tab, url, mode, ms));
+    await stillOpenOnError(loadDataUrl(tab, url, mode, ms), () => tab.id);
     return { tab: tabInfo(await browser.tabs.get(tab.id)) };
   }
   if (url === "about:blank" || mode === WAIT_NONE) {
@@ -47,19 +47,20 @@ async function open_tab(params) {
     },
     { waitUntil: mode, ms, what: `opening a tab at ${url}`, ignoreUrl: (u) => u === "about:blank" },
   );
-  await stillOpenOnError(tabId, done);
+  await stillOpenOnError(done, () => tabId);
   return { tab: tabInfo(await browser.tabs.get(tabId)) };
 }
 
-// Waits for `loading`, the load of the new tab `tabId`; a failed load
-// leaves the tab (showing Firefox's error page, or still loading), and
-// the error says so.
-async function stillOpenOnError(tabId, loading) {
+// Waits for `loading`, the load of a new tab (`tabId()` once it exists); a
+// failed load leaves the tab (showing Firefox's error page, or still
+// loading), and the error says so.
+async function stillOpenOnError(loading, tabId) {
   try {
     await loading;
   } catch (e) {
-    if (!(e instanceof CommandError) || tabId === undefined) throw e;
-    throw new CommandError(e.code, `${e.message} (tab ${tabId} stays open)`);
+    const id = tabId();
+    if (!(e instanceof CommandError) || id === undefined) throw e;
+    throw new CommandError(e.code, `${e.message} (tab ${id} stays open)`);
   }
 }
 
