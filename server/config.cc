@@ -128,7 +128,10 @@ ABSL_FLAG(std::string, allow_hosts, "",
 ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error.");
 ABSL_FLAG(std::string, tls_cert, "",
           "PEM certificate chain of the gRPC port; with --tls_key, the port speaks TLS only. "
-          "Read again every minute: a renewed certificate needs no restart.");
+          "Read again every --tls_reload_interval: a renewed certificate needs no restart.");
+ABSL_FLAG(absl::Duration, tls_reload_interval, absl::Minutes(1),
+          "How often --tls_cert, --tls_key and --client_ca are read again (1s to 24h); new "
+          "connections use what was read last.");
 ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert.");
 ABSL_FLAG(std::string, client_ca, "",
           "PEM CA certificates (needs --tls_cert): clients must present a certificate signed by "
@@ -307,6 +310,12 @@ absl::StatusOr<Config> ParseConfig(int argc, char** argv) {
                             .tls_key = absl::GetFlag(FLAGS_tls_key),
                             .client_ca = absl::GetFlag(FLAGS_client_ca),
                             .token_file = absl::GetFlag(FLAGS_auth_token_file)};
+  absl::Duration tls_reload = absl::GetFlag(FLAGS_tls_reload_interval);
+  if (tls_reload < absl::Seconds(1) || tls_reload > absl::Hours(24)) {
+    return absl::InvalidArgumentError("--tls_reload_interval must be 1s to 24h");
+  }
+  config.auth.tls_reload_seconds =
+      static_cast<unsigned>(absl::ToInt64Seconds(absl::Ceil(tls_reload, absl::Seconds(1))));
   if (absl::Status s = CheckAuthOptions(config.auth); !s.ok()) return s;
   constexpr int64_t kMaxLimit = int64_t{256} << 20;
   int64_t script = absl::GetFlag(FLAGS_max_script_bytes);

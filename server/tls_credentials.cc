@@ -91,11 +91,10 @@ absl::Status CheckAuthOptions(const AuthOptions& options) {
   return absl::OkStatus();
 }
 
-std::shared_ptr<grpc::ServerCredentials> ServerCredentialsFor(const AuthOptions& options,
-                                                              unsigned refresh_seconds) {
+std::shared_ptr<grpc::ServerCredentials> ServerCredentialsFor(const AuthOptions& options) {
   if (!options.tls()) return grpc::InsecureServerCredentials();
   auto provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
-      options.tls_key, options.tls_cert, options.client_ca, refresh_seconds);
+      options.tls_key, options.tls_cert, options.client_ca, options.tls_reload_seconds);
   grpc::experimental::TlsServerCredentialsOptions tls(provider);
   tls.watch_identity_key_cert_pairs();
   if (options.client_ca.empty()) {

@@ -16,6 +16,9 @@ struct AuthOptions {
   std::string tls_key;     // PEM private key of tls_cert
   std::string client_ca;   // PEM CA bundle clients' certificates must chain to
   std::string token_file;  // bearer tokens (server/auth.h); empty: none
+  // The TLS files are read again this often (certificates rotate without a
+  // restart).
+  unsigned tls_reload_seconds = 60;
   bool tls() const { return !tls_cert.empty(); }
 };
 
@@ -24,10 +27,9 @@ struct AuthOptions {
 // as what it should be (certificates, a key matching the certificate).
 absl::Status CheckAuthOptions(const AuthOptions& options);
 
-// Plaintext, or TLS whose files are read again every `refresh_seconds`
-// (certificates rotate without a restart). With a client CA, clients must
-// present a certificate signed by it (mutual TLS).
-std::shared_ptr<grpc::ServerCredentials> ServerCredentialsFor(const AuthOptions& options,
-                                                              unsigned refresh_seconds = 60);
+// Plaintext, or TLS whose files are read again every
+// options.tls_reload_seconds. With a client CA, clients must present a
+// certificate signed by it (mutual TLS).
+std::shared_ptr<grpc::ServerCredentials> ServerCredentialsFor(const AuthOptions& options);
 
 }  // namespace foxpool::server

@@ -9,6 +9,7 @@ Usage: auth_test.py FOXPOOLD_BINARY FOXPOOL_CLI (PYTHONPATH must reach the
 assembled Python package, build/python, and this directory).
 """
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -42,8 +43,8 @@ def openssl(*args, cwd):
 
 def make_certificates(directory):
     """A CA, a server certificate for IP 127.0.0.1 and a client
-    certificate, signed by the CA; and a client certificate from another
-    CA. EC keys: quick to make."""
+    certificate, signed by the CA; and a client certificate and a server
+    certificate ("rotated") from another CA. EC keys: quick to make."""
     ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
     for ca in ("ca", "other-ca"):
         openssl("req", "-x509", *ec, "-keyout", f"{ca}.key", "-out", f"{ca}.pem", "-days", "1",
@@ -64,6 +65,8 @@ def make_certificates(directory):
          "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
     leaf("client", "ca", "test-client", "extendedKeyUsage=clientAuth\n")
     leaf("stranger", "other-ca", "stranger", "extendedKeyUsage=clientAuth\n")
+    leaf("rotated", "other-ca", "foxpool-server",
+         "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
 
 
 def read(directory, name):
@@ -363,6 +366,42 @@ class CertificatesOnlyTest(unittest.TestCase):
                 with self.assertRaises(grpc.RpcError) as raised:
                     rpc.BrowserPoolStub(plain).GetPoolStatus(pb.GetPoolStatusRequest(), timeout=5)
                 self.assertEqual(raised.exception.code(), grpc.StatusCode.UNAVAILABLE)
+        finally:
+            self.assertEqual(server.stop(), 0)
+
+    def test_a_rotated_certificate_is_served_without_a_restart(self):
+        live = os.path.join(self.dir, "live")
+        os.mkdir(live)
+        for name in ("server.pem", "server.key"):
+            shutil.copy(os.path.join(self.dir, name), live)
+        server = Foxpoold(FOXPOOLD, pool_size=1, wait_for_windows=False,
+                          credentials=grpc.ssl_channel_credentials(read(self.dir, "ca.pem")),
+                          flags=[f"--tls_cert={live}/server.pem", f"--tls_key={live}/server.key",
+                                 "--tls_reload_interval=1s"])
+
+        def status_trusting(ca):
+            """GetPoolStatus on a new connection that trusts only `ca`; its code."""
+            credentials = grpc.ssl_channel_credentials(read(self.dir, ca))
+            with grpc.secure_channel(server.address, credentials) as channel:
+                try:
+                    rpc.BrowserPoolStub(channel).GetPoolStatus(pb.GetPoolStatusRequest(), timeout=5)
+                    return grpc.StatusCode.OK
+                except grpc.RpcError as error:
+                    return error.code()
+
+        try:
+            server.status()  # Connects the fixture's channel.
+            self.assertEqual(status_trusting("other-ca.pem"), grpc.StatusCode.UNAVAILABLE)
+            # The renewal lands as a certificate management tool writes it:
+            # each file replaced whole, the key first.
+            for name, new in (("server.key", "rotated.key"), ("server.pem", "rotated.pem")):
+                shutil.copy(os.path.join(self.dir, new), os.path.join(live, name + ".new"))
+                os.replace(os.path.join(live, name + ".new"), os.path.join(live, name))
+            wait_until(lambda: status_trusting("other-ca.pem") == grpc.StatusCode.OK, 30,
+                       "new connections to get the rotated certificate")
+            self.assertEqual(status_trusting("ca.pem"), grpc.StatusCode.UNAVAILABLE)
+            # The connection made before the rotation still works.
+            server.status()
         finally:
             self.assertEqual(server.stop(), 0)
 

@@ -143,7 +143,8 @@ class LimitFlagsTest(unittest.TestCase):
         with tempfile.TemporaryDirectory() as tmp:
             for flag, fragment in [("--max_result_bytes=10", "--max_result_bytes"),
                                    ("--max_commands_per_lease=-1", "--max_commands_per_lease"),
-                                   ("--max_streams_per_peer=0", "--max_streams_per_peer")]:
+                                   ("--max_streams_per_peer=0", "--max_streams_per_peer"),
+                                   ("--tls_reload_interval=0s", "--tls_reload_interval")]:
                 with self.subTest(flag):
                     run = subprocess.run([FOXPOOLD, flag, f"--profile_root={tmp}"],
                                          capture_output=True, text=True, timeout=30)
