@@ -17,7 +17,8 @@ What is checked:
     ${datasource} datasource and an instance=~"$instance" filter on every query,
     and an expr in every target;
   * every foxpool_* metric named in the dashboard and in the alert rules is one
-    the server exports (EXPORTED below).
+    the server exports (EXPORTED below), and EXPORTED names exactly the
+    families server/*.cc registers (.Name("foxpool_...")).
 
 Only the standard library is required. PyYAML (Debian: python3-yaml) is used
 when available for the extra structural checks of the YAML files; without it
@@ -27,6 +28,7 @@ The module can be imported (e.g. by the integration test, for EXPORTED); the
 tests only run under __main__.
 """
 
+import glob
 import json
 import os
 import re
@@ -60,6 +62,8 @@ EXPORTED = frozenset({
     "foxpool_commands_total",
     "foxpool_command_duration_seconds",
     "foxpool_commands_in_flight",
+    "foxpool_command_limit",
+    "foxpool_commands_queued",
     "foxpool_window_start_seconds",
     "foxpool_window_reset_seconds",
     "foxpool_windows_started_total",
@@ -82,6 +86,8 @@ EXPORTED = frozenset({
     "foxpool_pool_desired_windows",
     "foxpool_window_start_failures_consecutive",
     "foxpool_profile_restores_total",
+    "foxpool_auth_failures_total",
+    "foxpool_requests_blocked_total",
 })
 
 HISTOGRAM_SUFFIXES = ("_bucket", "_count", "_sum")
@@ -166,6 +172,17 @@ def run_promtool(*args):
 
 def strip_yaml_comments(text):
     return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
+
+
+class ExportedTest(unittest.TestCase):
+    def test_exported_is_what_the_server_registers(self):
+        registered = set()
+        for file in glob.glob(path("server/*.cc")):
+            with open(file, encoding="utf-8") as f:
+                registered.update(re.findall(r'\.Name\("(foxpool_\w+)"\)', f.read()))
+        self.assertGreater(len(registered), 10, "no metric families found in server/*.cc")
+        self.assertEqual(sorted(registered - EXPORTED), [], "registered, missing from EXPORTED")
+        self.assertEqual(sorted(EXPORTED - registered), [], "in EXPORTED, registered nowhere")
 
 
 class PromtoolTest(unittest.TestCase):

@@ -28,17 +28,22 @@ What is checked (no Docker and no cluster needed; promtool and PyYAML are):
     config it mounts passes `promtool check config` and its rules
     `promtool check rules`, its scrape target is the foxpool service's metrics
     port, Grafana's datasource reaches the Prometheus service and its
-    dashboard provider reads the mounted dashboard; shm_size for Firefox and
-    stop_grace_period above the drain;
-  * deploy/k8s/: Deployment (same image, known flags, ports, native gRPC
-    probes on the gRPC port, /dev/shm as a memory emptyDir, non-root as the
-    image's uid, a writable volume under every path written with a read-only
-    root, memory sized from 250 MiB a window, terminationGracePeriodSeconds
-    above preStop + drain + 5 s), Service, PodDisruptionBudget, HPA on
-    metrics the adapter rules define from series the server exports (their
-    PromQL checked by promtool), ServiceMonitor on the metrics port with the
-    job name the alert rules expect, and the PrometheusRule equal to
-    deploy/prometheus/alerts.yml.
+    dashboard provider reads the mounted dashboard; shm_size for Firefox,
+    stop_grace_period above the drain, every host port bound to loopback;
+  * deploy/k8s/: Deployment (same image, known flags, ports, startup,
+    readiness and liveness probes on the server's HTTP /healthz on the
+    metrics port (they must work with TLS on the gRPC port), the token file
+    in a read-only mount of the Secret foxpool-tokens, /dev/shm as a memory
+    emptyDir, non-root as the image's uid, a writable volume under every
+    path written with a read-only root, memory sized from 250 MiB a window,
+    terminationGracePeriodSeconds above preStop + drain + 5 s), a ClusterIP
+    Service, PodDisruptionBudget, HPA on metrics the adapter rules define
+    from series the server exports (their PromQL checked by promtool),
+    ServiceMonitor on the metrics port with the job name the alert rules
+    expect, and the PrometheusRule equal to deploy/prometheus/alerts.yml;
+  * deploy/k8s/tls and deploy/k8s/mtls: kustomize Components whose JSON
+    patches apply to the Deployment, add only flags foxpoold knows, and name
+    files inside the Secret foxpool-tls they mount.
 """
 
 import fnmatch
@@ -67,6 +72,11 @@ DOCKERFILE = "deploy/Dockerfile"
 DOCKERIGNORE = ".dockerignore"
 COMPOSE = "deploy/compose.yaml"
 K8S_DIR = "deploy/k8s"
+# Kustomize Components, in the order an overlay lists them (mtls needs tls).
+K8S_COMPONENTS = ("deploy/k8s/tls", "deploy/k8s/mtls")
+TOKENS_SECRET = ("foxpool-tokens", "tokens")  # (Secret, key) of --auth_token_file
+TLS_SECRET = "foxpool-tls"
+TLS_KEYS = frozenset({"tls.crt", "tls.key", "ca.crt"})  # a kubernetes.io/tls Secret's
 ALERTS = "deploy/prometheus/alerts.yml"
 PROMETHEUSRULE = "deploy/k8s/prometheusrule.yaml"
 
@@ -162,6 +172,48 @@ def image_name_tag(image):
 
 def matches_labels(selector, labels):
     return all(labels.get(k) == v for k, v in (selector or {}).items())
+
+
+def json_patch(doc, ops):
+    """doc after the RFC 6902 add/replace ops kustomize applies (enough for ours)."""
+    for op in ops:
+        if op["op"] not in ("add", "replace"):
+            raise AssertionError(f"unsupported op {op['op']}")
+        *parents, last = [p.replace("~1", "/").replace("~0", "~")
+                          for p in op["path"].split("/")[1:]]
+        node = doc
+        for part in parents:
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        if isinstance(node, list):
+            if last == "-":
+                node.append(op["value"])
+            elif op["op"] == "add":
+                node.insert(int(last), op["value"])
+            else:
+                node[int(last)] = op["value"]
+        else:
+            if op["op"] == "replace" and last not in node:
+                raise AssertionError(f"replace of a missing {op['path']}")
+            node[last] = op["value"]
+    return doc
+
+
+def secret_file(pod_spec, container, file):
+    """(Secret name, key, its volumeMount) of the Secret file a container reads, or None."""
+    volumes = {v["name"]: v for v in pod_spec.get("volumes", [])}
+    for mount in container.get("volumeMounts", []):
+        root = mount["mountPath"].rstrip("/")
+        if not file.startswith(root + "/") or "subPath" in mount:
+            continue
+        secret = volumes[mount["name"]].get("secret")
+        if secret is None:
+            continue
+        inside = file[len(root) + 1:]
+        items = {i["path"]: i["key"] for i in secret.get("items", [])}
+        key = items.get(inside) if "items" in secret else inside
+        if key is not None:
+            return secret["secretName"], key, mount
+    return None
 
 
 class Image:
@@ -460,6 +512,14 @@ class ComposeTest(unittest.TestCase):
         targets = [t for _, t in self.mounts("foxpool")]
         self.assertIn(flags["state_dir"], targets, "persistent profiles need a volume")
 
+    def test_ports_bound_to_loopback(self):
+        # Tokens are optional here: nothing is published beyond this machine.
+        for name, service in self.services.items():
+            for port in service.get("ports", []):
+                with self.subTest(service=name, port=port):
+                    self.assertTrue(str(port).startswith("127.0.0.1:"),
+                                    "bind published ports to 127.0.0.1")
+
     def test_mounted_files_exist(self):
         for name in self.services:
             for source, target in self.mounts(name):
@@ -585,10 +645,65 @@ class KubernetesTest(unittest.TestCase):
         self.assertEqual(sorted(ports.values()), sorted(self.image.exposed))
         self.assertEqual(host_port(self.flags["grpc_address"])[1], ports["grpc"])
         self.assertEqual(host_port(self.flags["metrics_address"])[1], ports["metrics"])
+        served = set()
+        for file in glob.glob(path("server/*.cc")):
+            with open(file, encoding="utf-8") as f:
+                served.update(re.findall(r'\{"(/[\w./]*)",', f.read()))
+        self.assertIn("/healthz", served, "foxpoold serves no /healthz")
         for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
             with self.subTest(probe=probe):
-                self.assertEqual(self.container[probe].get("grpc"), {"port": ports["grpc"]},
-                                 f"{probe} must be a native gRPC probe of the gRPC port")
+                self.assertNotIn("grpc", self.container[probe],
+                                 "the kubelet's gRPC probes cannot speak TLS")
+                http = self.container[probe].get("httpGet")
+                self.assertIsNotNone(http, f"{probe} must be an HTTP probe")
+                port = http["port"]
+                self.assertEqual(ports.get(port, port), ports["metrics"],
+                                 f"{probe} must ask the metrics port")
+                self.assertEqual(http["path"], "/healthz")
+                self.assertEqual(http.get("scheme", "HTTP"), "HTTP")
+
+    def test_tokens_from_a_secret(self):
+        token_file = self.flags.get("auth_token_file")
+        self.assertTrue(token_file, "the Deployment must require bearer tokens")
+        found = secret_file(self.pod["spec"], self.container, token_file)
+        self.assertIsNotNone(found, f"--auth_token_file={token_file} is not in a Secret's mount")
+        name, key, mount = found
+        self.assertEqual((name, key), TOKENS_SECRET)
+        self.assertTrue(mount.get("readOnly"), "mount the tokens read-only")
+        volume = next(v for v in self.pod["spec"]["volumes"] if v["name"] == mount["name"])
+        mode = volume["secret"].get("defaultMode", 0o644)
+        self.assertEqual(mode & 0o007, 0, "foxpoold warns of a token file every user can read")
+
+    def test_tls_components(self):
+        known = known_flags()
+        deployment = yaml.safe_load(yaml.safe_dump(self.deployment))
+        for component in K8S_COMPONENTS:
+            with self.subTest(component=component):
+                kustomization = load_yaml_docs(f"{component}/kustomization.yaml")[0]
+                self.assertEqual(kustomization["apiVersion"], "kustomize.config.k8s.io/v1alpha1")
+                self.assertEqual(kustomization["kind"], "Component")
+                self.assertTrue(kustomization["patches"])
+                before = list(deployment["spec"]["template"]["spec"]["containers"][0]["args"])
+                for patch in kustomization["patches"]:
+                    self.assertEqual(patch["target"], {"kind": "Deployment",
+                                                       "name": deployment["metadata"]["name"]})
+                    json_patch(deployment, yaml.safe_load(patch["patch"]))
+                pod = deployment["spec"]["template"]["spec"]
+                container = pod["containers"][0]
+                added = container["args"][len(before):]
+                self.assertEqual(container["args"][:len(before)], before)
+                self.assertTrue(added, "the component adds no flag")
+                for word in added:
+                    name, _, value = word[2:].partition("=")
+                    self.assertIn(name, known, f"foxpoold has no flag {word}")
+                    found = secret_file(pod, container, value)
+                    self.assertIsNotNone(found, f"{word}: not a file of a mounted Secret")
+                    self.assertEqual(found[0], TLS_SECRET, word)
+                    self.assertIn(found[1], TLS_KEYS, word)
+                    self.assertTrue(found[2].get("readOnly"), word)
+        flags = self.image.flags(container["args"])
+        self.assertEqual({"tls_cert", "tls_key", "client_ca"} - set(flags), set())
+        self.assertEqual(container["readinessProbe"], self.container["readinessProbe"])
 
     def test_shared_memory(self):
         mounts = {m["mountPath"]: m["name"] for m in self.container["volumeMounts"]}
@@ -646,6 +761,9 @@ class KubernetesTest(unittest.TestCase):
         self.assertEqual(grpc.get("appProtocol"), "tcp",
                          "the gRPC port must be balanced per connection (leases live on one pod)")
         self.assertNotEqual(self.service["spec"].get("clusterIP"), "None")
+        self.assertEqual(self.service["spec"].get("type", "ClusterIP"), "ClusterIP",
+                         "the metrics port (the status page shows lease labels) must stay "
+                         "inside the cluster")
 
     def test_pod_disruption_budget(self):
         pdb = self.one("PodDisruptionBudget")
