@@ -216,6 +216,15 @@ async function verdict(details) {
   return found && { reason: found.reason, why: `${found.why}; --block_private_networks refuses it` };
 }
 
+// Refuses (PERMISSION_DENIED) a proxy the block keeps pages from: every
+// request would go there. The server has refused addresses and localhost
+// already; names are resolved here, as for a page's request.
+export async function checkProxy(host, port) {
+  if (!policy.block_private_networks) return;
+  const found = await destinationVerdict(new URL(`http://${host.includes(":") ? `[${host}]` : host}:${port}/`));
+  if (found) throw new CommandError("PERMISSION_DENIED", `proxy ${host}:${port}: ${found.why}; --block_private_networks refuses it`);
+}
+
 function isOwn(details) {
   return details.tabId === -1 && [details.originUrl, details.documentUrl].some((u) => u?.startsWith(OWN_ORIGIN));
 }

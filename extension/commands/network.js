@@ -8,6 +8,7 @@ import { applyBlockRules, parseBlockRules } from "../network_block.js";
 import { applyHeaders, applyUserAgent, parseHeaders, parseUserAgent } from "../network_headers.js";
 import { waitForIdle } from "../network_idle.js";
 import { applyProxy, parseProxy } from "../network_proxy.js";
+import { checkProxy } from "../network_policy.js";
 
 const DEFAULT_IDLE_MS = 500;
 // The time-out answer must reach the server before its own deadline, which
@@ -38,7 +39,9 @@ async function set_user_agent(params) {
 }
 
 async function set_proxy(params) {
-  applyProxy(parseProxy(params));
+  const proxy = parseProxy(params);
+  if (proxy) await checkProxy(proxy.info.host, proxy.info.port);
+  applyProxy(proxy);
   return {};
 }
 

@@ -342,6 +342,19 @@ class BlockingTest(PolicyTestCase):
         # The window is healthy: a later command works.
         self.assertEqual(self.navigate(f"{self.pages.base}/page").title, "page")
 
+    def test_a_proxy_named_by_a_private_host_is_permission_denied(self):
+        # Every request would go to the proxy: a name is resolved and checked
+        # like a page's destination (addresses and localhost: by the server).
+        hosts = ["proxy.invalid"] + ([self.name] if self.name is not None else [])
+        for host in hosts:
+            self.assert_rpc_error(grpc.StatusCode.PERMISSION_DENIED,
+                                  lambda: self.call("SetProxy", pb.SetProxyRequest, type=pb.PROXY_TYPE_HTTP,
+                                                    host=host, port=self.victim.port),
+                                  f"proxy {host}:", "--block_private_networks")
+        # Nothing was set: pages still load directly.
+        self.assertEqual(self.navigate(f"{self.pages.base}/page").title, "page")
+        self.assertEqual(self.victim.seen(), [])
+
     def test_data_urls_are_invalid_by_default(self):
         self.assert_rpc_error(grpc.StatusCode.INVALID_ARGUMENT,
                               lambda: self.navigate("data:text/html,<title>d</title>"),
