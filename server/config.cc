@@ -20,9 +20,11 @@
 
 ABSL_FLAG(std::string, grpc_address, "127.0.0.1:50051",
           "Address the gRPC API listens on (host:port; port 0 picks a free one).");
-ABSL_FLAG(std::string, metrics_address, "0.0.0.0:9464",
-          "Address of the HTTP endpoint with Prometheus /metrics and the /status page "
-          "(host:port; port 0 picks a free one; empty: not served).");
+ABSL_FLAG(std::string, metrics_address, "127.0.0.1:9464",
+          "Address of the HTTP endpoint with Prometheus /metrics, /healthz and the /status page "
+          "(host:port; port 0 picks a free one; empty: not served). It needs no credentials and "
+          "the status page shows leases' labels, holders and peers: listen beyond loopback only "
+          "where that is fine (e.g. 0.0.0.0:9464 for a Prometheus elsewhere).");
 ABSL_FLAG(std::string, port_file, "",
           "If set, once serving, the bound gRPC port is written to this file as its first line "
           "and the metrics port (0 if not served) as its second.");
