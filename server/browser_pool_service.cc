@@ -94,6 +94,9 @@ absl::StatusOr<pool::AcquireOptions> AcquireOptionsFrom(const v1::AcquireRequest
   }
   options.request_id = request.request_id();
   options.fail_fast = request.fail_fast();
+  if (request.has_dialogs()) {
+    if (absl::Status s = RequestParams(request.dialogs()).status(); !s.ok()) return s;
+  }
   if (!request.profile().empty()) {
     if (absl::Status s = firefox::ProfileStore::CheckName(request.profile()); !s.ok()) return s;
     options.profile = ProfileNameFor(caller.principal, request.profile());
@@ -121,7 +124,8 @@ pool::Pool::AcquireDone ConfigureOnGrant(pool::Pool& pool, const v1::AcquireRequ
                                          pool::Pool::AcquireDone deliver, std::string principal) {
   if (!request.has_dialogs()) return deliver;
   static constexpr absl::Duration kTimeout = absl::Seconds(5);
-  nlohmann::json params = {{"policy", RequestParams(request.dialogs())},
+  // AcquireOptionsFrom has checked that the policy has params.
+  nlohmann::json params = {{"policy", *RequestParams(request.dialogs())},
                            {"timeout_ms", absl::ToInt64Milliseconds(kTimeout)}};
   return [&pool, params = std::move(params), deliver = std::move(deliver),
           principal = std::move(principal)](absl::StatusOr<pool::Grant> grant) mutable {

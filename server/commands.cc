@@ -19,6 +19,8 @@ using google::protobuf::Message;
 using google::protobuf::Reflection;
 
 constexpr size_t kMaxLocatorBytes = 64 << 10;
+// google.protobuf.Duration's own bound: 10,000 years.
+constexpr int64_t kMaxDurationSeconds = 315'576'000'000;
 
 absl::Status Invalid(absl::string_view path, absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat(path, " ", what));
@@ -44,8 +46,13 @@ absl::Status CheckMessage(const Message& message, const std::string& path,
       return Invalid(path, "has an empty element_id");
     }
   } else if (type->full_name() == "google.protobuf.Duration") {
-    if (FromProto(static_cast<const google::protobuf::Duration&>(message)) < absl::ZeroDuration()) {
-      return Invalid(path, "must not be negative");
+    const auto& duration = static_cast<const google::protobuf::Duration&>(message);
+    if (FromProto(duration) < absl::ZeroDuration()) return Invalid(path, "must not be negative");
+    // What google.protobuf.Duration allows (a positive one has no negative part).
+    if (duration.seconds() > kMaxDurationSeconds || duration.nanos() < 0 ||
+        duration.nanos() > 999'999'999) {
+      return Invalid(path, absl::StrCat("is not a duration (seconds 0 to ", kMaxDurationSeconds,
+                                        ", nanos 0 to 999999999)"));
     }
     return absl::OkStatus();
   } else if (type->full_name() == "foxpool.v1.FileData") {
@@ -252,13 +259,19 @@ absl::StatusOr<absl::Duration> RequestTimeout(const Message& request,
   return value;
 }
 
-nlohmann::json RequestParams(const Message& request) {
+absl::StatusOr<nlohmann::json> RequestParams(const Message& request) {
   google::protobuf::util::JsonPrintOptions print;
   print.preserve_proto_field_names = true;
   std::string text;
-  // Printing a message that parsed cannot fail (no Any fields here).
-  (void)google::protobuf::util::MessageToJsonString(request, &text, print);
-  nlohmann::json params = nlohmann::json::parse(text);
+  // A message that parsed may still not print: a Duration out of its range
+  // (CheckRequest refuses those first).
+  auto printed = google::protobuf::util::MessageToJsonString(request, &text, print);
+  if (!printed.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the request has no JSON form: ", std::string(printed.message())));
+  }
+  nlohmann::json params = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (params.is_discarded()) return absl::InternalError("the request's JSON did not parse");
   params.erase("lease_id");
   return params;
 }

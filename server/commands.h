@@ -115,7 +115,8 @@ absl::StatusOr<absl::Duration> RequestTimeout(const google::protobuf::Message& r
                                               const ServiceOptions& options);
 
 // The request as the extension's params: its proto3 JSON without lease_id.
-nlohmann::json RequestParams(const google::protobuf::Message& request);
+// INVALID_ARGUMENT if it has none (a field out of its type's range).
+absl::StatusOr<nlohmann::json> RequestParams(const google::protobuf::Message& request);
 
 // Reads the extension's result (JSON text) into `response` as its proto3
 // JSON; unknown fields are ignored, "null" leaves it empty. INTERNAL when
@@ -154,12 +155,13 @@ void StartCommand(pool::Pool& pool, const ServiceOptions& options,
   absl::Status checked = CheckRequest(request, options);
   if (checked.ok() && command.check != nullptr) checked = command.check(request, options);
   absl::StatusOr<absl::Duration> timeout = RequestTimeout(request, options);
-  if (!checked.ok() || !timeout.ok()) {
-    std::move(done)(!checked.ok() ? checked : timeout.status());
+  if (checked.ok() && !timeout.ok()) checked = timeout.status();
+  absl::StatusOr<nlohmann::json> params = checked.ok() ? RequestParams(request) : checked;
+  if (!params.ok()) {
+    std::move(done)(params.status());
     return;
   }
-  nlohmann::json params = RequestParams(request);
-  if (command.extend != nullptr) command.extend(request, params);
+  if (command.extend != nullptr) command.extend(request, *params);
   absl::StatusOr<pool::LeaseUse> use = pool.Use(pool::LeaseId(request.lease_id()), principal);
   if (!use.ok()) {
     std::move(done)(use.status());
@@ -169,7 +171,7 @@ void StartCommand(pool::Pool& pool, const ServiceOptions& options,
   absl::Time deadline = std::min(call_deadline, started + *timeout);
   pool::CommandGate* gate = IsWait(command.method) ? nullptr : options.command_gate;
   const size_t result_limit = ResultLimit(command.method, options);
-  auto run = [&pool, gate, method = command.method, params = std::move(params), deadline,
+  auto run = [&pool, gate, method = command.method, params = *std::move(params), deadline,
               result_limit, use = *std::move(use),
               done = std::move(done)](absl::Status admitted) mutable {
     if (!admitted.ok()) {

@@ -35,10 +35,11 @@ void Validate(const server::Command<Request, Response>& command, const Request& 
   if (checked.ok() && command.check != nullptr) checked = command.check(request, options);
   (void)server::RequestTimeout(request, options);
   if (!checked.ok()) return;  // StartCommand stops here.
-  nlohmann::json params = server::RequestParams(request);
-  if (command.extend != nullptr) command.extend(request, params);
-  params["timeout_ms"] = 1000;
-  (void)params.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  absl::StatusOr<nlohmann::json> params = server::RequestParams(request);
+  if (!params.ok()) return;  // And here.
+  if (command.extend != nullptr) command.extend(request, *params);
+  (*params)["timeout_ms"] = 1000;
+  (void)params->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 void ValidateAcquire(const v1::AcquireRequest& request) {

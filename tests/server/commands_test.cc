@@ -73,6 +73,21 @@ TEST(CheckRequestTest, ScriptsAndUploadsHaveLimits) {
   EXPECT_THAT(status.message(), HasSubstr("files[1]"));
 }
 
+TEST(CheckRequestTest, DurationsMustBeInTheirRange) {
+  v1::ReloadRequest reload;
+  reload.mutable_timeout()->set_seconds(int64_t{1} << 62);
+  absl::Status status = Check(reload);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(status.message(), HasSubstr("timeout is not a duration"));
+  reload.mutable_timeout()->set_seconds(5);
+  reload.mutable_timeout()->set_nanos(-1);  // Signs must agree.
+  EXPECT_EQ(Check(reload).code(), absl::StatusCode::kInvalidArgument);
+  reload.mutable_timeout()->set_nanos(1'000'000'000);
+  EXPECT_EQ(Check(reload).code(), absl::StatusCode::kInvalidArgument);
+  reload.mutable_timeout()->set_nanos(999'999'999);
+  EXPECT_TRUE(Check(reload).ok());
+}
+
 TEST(CheckRequestTest, DurationsMustNotBeNegativeAndTimeoutsArePositive) {
   v1::WaitForNetworkIdleRequest idle;
   idle.mutable_idle_time()->set_seconds(-1);
@@ -95,7 +110,7 @@ TEST(RequestParamsTest, TheExtensionSeesProtoJsonWithoutTheLease) {
   find.mutable_locator()->set_strategy(v1::LOCATOR_STRATEGY_XPATH);
   find.mutable_locator()->set_value("//a");
   find.mutable_target()->mutable_frame()->set_name("ads");
-  nlohmann::json params = RequestParams(find);
+  nlohmann::json params = RequestParams(find).value();
   EXPECT_FALSE(params.contains("lease_id"));
   EXPECT_EQ(params["locator"]["strategy"], "LOCATOR_STRATEGY_XPATH");
   EXPECT_EQ(params["target"]["frame"]["name"], "ads");
@@ -103,7 +118,17 @@ TEST(RequestParamsTest, TheExtensionSeesProtoJsonWithoutTheLease) {
 
   v1::UploadFileRequest upload;
   upload.add_files()->set_content("hi");
-  EXPECT_EQ(RequestParams(upload)["files"][0]["content"], "aGk=");  // bytes: base64
+  EXPECT_EQ(RequestParams(upload).value()["files"][0]["content"], "aGk=");  // bytes: base64
+}
+
+TEST(RequestParamsTest, ARequestWithoutAJsonFormIsAnErrorNotACrash) {
+  // Found by the request fuzzer: a Duration beyond its range parses but
+  // does not print (CheckRequest refuses it first; this is the backstop).
+  v1::ReloadRequest reload;
+  reload.mutable_timeout()->set_seconds(int64_t{1} << 62);
+  absl::StatusOr<nlohmann::json> params = RequestParams(reload);
+  EXPECT_EQ(params.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(params.status().message(), HasSubstr("no JSON form"));
 }
 
 TEST(FillResponseTest, ReadsProtoJsonAndRefusesWhatDoesNotFit) {
