@@ -118,17 +118,39 @@ absl::Status CheckNavigate(const v1::NavigateRequest& request, const ServiceOpti
   return absl::OkStatus();
 }
 
+// Evaluate's arguments, or a discarded value when args_json is not JSON or
+// is nested more than kMaxArgsDepth levels (written out again, recursively,
+// such a value would overflow the stack; the extension's frames have room
+// for it below their own limit).
+constexpr int kMaxArgsDepth = 64;
+nlohmann::json ParseArgs(const std::string& args_json, bool& too_deep) {
+  too_deep = false;
+  return nlohmann::json::parse(
+      args_json,
+      [&too_deep](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
+        too_deep = too_deep || depth >= kMaxArgsDepth;  // depth 0: the outermost array
+        return !too_deep;
+      },
+      /*allow_exceptions=*/false);
+}
+
 absl::Status CheckEvaluate(const v1::EvaluateRequest& request, const ServiceOptions&) {
   if (request.expression().empty()) return Invalid("expression", "is empty");
   if (request.args_json().empty()) return absl::OkStatus();
-  nlohmann::json args = nlohmann::json::parse(request.args_json(), nullptr, false);
+  bool too_deep;
+  nlohmann::json args = ParseArgs(request.args_json(), too_deep);
+  if (too_deep) {
+    return Invalid("args_json",
+                   absl::StrCat("is nested more than ", kMaxArgsDepth, " levels deep"));
+  }
   if (args.is_discarded() || !args.is_array()) return Invalid("args_json", "must be a JSON array");
   return absl::OkStatus();
 }
 
 void EvaluateArgs(const v1::EvaluateRequest& request, nlohmann::json& params) {
+  bool too_deep;  // Refused by CheckEvaluate.
   params["args"] = request.args_json().empty() ? nlohmann::json::array()
-                                               : nlohmann::json::parse(request.args_json());
+                                               : ParseArgs(request.args_json(), too_deep);
 }
 
 absl::Status CheckScreenshot(const v1::ScreenshotRequest& request, const ServiceOptions&) {

@@ -92,6 +92,17 @@ class LimitsTest(CommandTestCase):
                 "timeout")
         self.assertEqual(self.evaluate("1 + 1"), "2")
 
+    def test_arguments_nested_too_deeply_are_invalid_and_the_server_lives(self):
+        # 1,500 levels (300,000 crashed foxpoold: a stack overflow writing
+        # them out for the extension); the script limit is 4096 bytes here.
+        deep = "[" * 1500 + "]" * 1500
+        self.assert_rpc_error(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            lambda: self.stub.Evaluate(pb.EvaluateRequest(
+                lease_id=self.lease, expression="(a) => 1", args_json=deep), timeout=30),
+            "args_json", "nested more than 64 levels")
+        self.assertEqual(self.evaluate("1 + 1"), "2")
+
     def test_a_screenshot_above_the_limit_is_refused(self):
         shoot = lambda: self.stub.Screenshot(pb.ScreenshotRequest(lease_id=self.lease), timeout=30)
         self.stub.Navigate(pb.NavigateRequest(lease_id=self.lease, url=self.pages.base + "/noise"),

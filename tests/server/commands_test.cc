@@ -73,6 +73,25 @@ TEST(CheckRequestTest, ScriptsAndUploadsHaveLimits) {
   EXPECT_THAT(status.message(), HasSubstr("files[1]"));
 }
 
+TEST(CheckRequestTest, EvaluateArgumentsAreAShallowEnoughJsonArray) {
+  v1::EvaluateRequest evaluate;
+  evaluate.set_expression("(a) => a");
+  auto nested = [](int depth) { return std::string(depth, '[') + std::string(depth, ']'); };
+  evaluate.set_args_json(nested(64));
+  EXPECT_TRUE(CheckRequest(evaluate, ServiceOptions{}).ok());
+  EXPECT_TRUE(kEvaluate.check(evaluate, ServiceOptions{}).ok());
+  // Deeper would overflow the stack as it is written out for the extension
+  // (300,000 levels crashed foxpoold).
+  for (int depth : {65, 300000}) {
+    evaluate.set_args_json(nested(depth));
+    absl::Status status = kEvaluate.check(evaluate, ServiceOptions{});
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << depth;
+    EXPECT_THAT(status.message(), HasSubstr("nested more than 64 levels")) << depth;
+  }
+  evaluate.set_args_json("{\"a\": 1}");
+  EXPECT_THAT(kEvaluate.check(evaluate, ServiceOptions{}).message(), HasSubstr("JSON array"));
+}
+
 TEST(CheckRequestTest, DurationsMustBeInTheirRange) {
   v1::ReloadRequest reload;
   reload.mutable_timeout()->set_seconds(int64_t{1} << 62);
