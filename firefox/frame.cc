@@ -26,18 +26,22 @@ std::string_view RefusalName(Refusal reason) {
   return "unknown";
 }
 
-absl::StatusOr<nlohmann::json> ParseFrame(std::string_view text) {
-  // Values below the limit are dropped as they are parsed (iteratively),
-  // so what is kept is shallow; the frame's id survives.
-  bool too_deep = false;
-  nlohmann::json frame = nlohmann::json::parse(
+nlohmann::json ParseShallow(std::string_view text, int max_depth, bool& too_deep) {
+  too_deep = false;
+  return nlohmann::json::parse(
       text,
-      [&too_deep](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
-        if (depth <= kMaxFrameDepth) return true;
+      [max_depth, &too_deep](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
+        if (depth <= max_depth) return true;
         too_deep = true;
         return false;
       },
       /*allow_exceptions=*/false);
+}
+
+absl::StatusOr<nlohmann::json> ParseFrame(std::string_view text) {
+  // A too deep response keeps its id: its caller is told.
+  bool too_deep;
+  nlohmann::json frame = ParseShallow(text, kMaxFrameDepth, too_deep);
   if (frame.is_discarded() || !frame.is_object()) {
     return absl::InvalidArgumentError("the frame is not a JSON object");
   }

@@ -48,6 +48,13 @@ absl::StatusOr<Hello> ParseHello(std::string_view text);
 // 20,000 deep would overflow the stack. protobuf's JSON parser stops at 100.
 inline constexpr int kMaxFrameDepth = 100;
 
+// Parses JSON that may be hostile, keeping only values nested at most
+// `max_depth` deep (0: the outermost value's own level). Deeper values are
+// dropped as they are parsed (iteratively), so what is kept can be copied
+// and printed without overflowing the stack; `too_deep` says whether any
+// was. Discarded when `text` is not JSON.
+nlohmann::json ParseShallow(std::string_view text, int max_depth, bool& too_deep);
+
 // Parses a frame from an authenticated extension. INVALID_ARGUMENT when it
 // is not JSON or not an object. A frame nested deeper than kMaxFrameDepth
 // is INVALID_ARGUMENT too, unless it is a response: that becomes an error

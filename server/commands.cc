@@ -5,6 +5,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "firefox/frame.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/duration.pb.h"
 #include "google/protobuf/util/json_util.h"
@@ -118,20 +119,14 @@ absl::Status CheckNavigate(const v1::NavigateRequest& request, const ServiceOpti
   return absl::OkStatus();
 }
 
-// Evaluate's arguments, or a discarded value when args_json is not JSON or
-// is nested more than kMaxArgsDepth levels (written out again, recursively,
-// such a value would overflow the stack; the extension's frames have room
-// for it below their own limit).
+// Evaluate's arguments may be nested at most this many levels: written out
+// again (recursively) for the extension, deeper ones would overflow the
+// stack, and the extension's frames have room for them below their own
+// limit (firefox::kMaxFrameDepth).
 constexpr int kMaxArgsDepth = 64;
 nlohmann::json ParseArgs(const std::string& args_json, bool& too_deep) {
-  too_deep = false;
-  return nlohmann::json::parse(
-      args_json,
-      [&too_deep](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
-        too_deep = too_deep || depth >= kMaxArgsDepth;  // depth 0: the outermost array
-        return !too_deep;
-      },
-      /*allow_exceptions=*/false);
+  // Depth 0 is the outermost array's level.
+  return firefox::ParseShallow(args_json, kMaxArgsDepth - 1, too_deep);
 }
 
 absl::Status CheckEvaluate(const v1::EvaluateRequest& request, const ServiceOptions&) {
