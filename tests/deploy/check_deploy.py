@@ -151,6 +151,17 @@ def path(rel):
     return os.path.join(SOURCE_DIR, rel)
 
 
+def source_matches(root, pattern, *directories):
+    """The set of what regex `pattern` (one group) matches in the .cc files
+    of `directories` under the source tree `root`."""
+    found = set()
+    for directory in directories:
+        for file in glob.glob(os.path.join(root, directory, "*.cc")):
+            with open(file, encoding="utf-8") as f:
+                found.update(re.findall(pattern, f.read()))
+    return found
+
+
 def read(rel):
     with open(path(rel), encoding="utf-8") as f:
         return f.read()
@@ -176,10 +187,7 @@ def strip_yaml_comments(text):
 
 class ExportedTest(unittest.TestCase):
     def test_exported_is_what_the_server_registers(self):
-        registered = set()
-        for file in glob.glob(path("server/*.cc")):
-            with open(file, encoding="utf-8") as f:
-                registered.update(re.findall(r'\.Name\("(foxpool_\w+)"\)', f.read()))
+        registered = source_matches(SOURCE_DIR, r'\.Name\("(foxpool_\w+)"\)', "server")
         self.assertGreater(len(registered), 10, "no metric families found in server/*.cc")
         self.assertEqual(sorted(registered - EXPORTED), [], "registered, missing from EXPORTED")
         self.assertEqual(sorted(EXPORTED - registered), [], "in EXPORTED, registered nowhere")

@@ -129,12 +129,8 @@ def run_promtool(*args, cwd=None):
 
 def known_flags():
     """Every flag foxpoold defines (ABSL_FLAG in its sources)."""
-    names = set()
-    for directory in ("server", "firefox", "pool"):
-        for file in glob.glob(path(f"{directory}/*.cc")):
-            with open(file, encoding="utf-8") as f:
-                names.update(re.findall(r"ABSL_FLAG\(\s*[\w:<>]+\s*,\s*(\w+)\s*,", f.read()))
-    return names
+    return check_deploy.source_matches(SOURCE_DIR, r"ABSL_FLAG\(\s*[\w:<>]+\s*,\s*(\w+)\s*,",
+                                       "server", "firefox", "pool")
 
 
 def seconds(text):
@@ -645,10 +641,7 @@ class KubernetesTest(unittest.TestCase):
         self.assertEqual(sorted(ports.values()), sorted(self.image.exposed))
         self.assertEqual(host_port(self.flags["grpc_address"])[1], ports["grpc"])
         self.assertEqual(host_port(self.flags["metrics_address"])[1], ports["metrics"])
-        served = set()
-        for file in glob.glob(path("server/*.cc")):
-            with open(file, encoding="utf-8") as f:
-                served.update(re.findall(r'\{"(/[\w./]*)",', f.read()))
+        served = check_deploy.source_matches(SOURCE_DIR, r'\{"(/[\w./]*)",', "server")
         self.assertIn("/healthz", served, "foxpoold serves no /healthz")
         for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
             with self.subTest(probe=probe):
